@@ -1,0 +1,254 @@
+//! The XMTP v2 key flows, written once against [`Signer`]: key generation ("init") and
+//! key retrieval ("unlock"). They produce and consume the bytes that are published;
+//! talking to a node is the caller's job.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand_core::{OsRng, RngCore};
+use zeroize::Zeroize;
+
+use crate::identity::{
+    Address, IdentityError, KeySignature, PrivateKeyBundleV1, PrivateKeyV1, WalletSignature,
+    eip191, topic,
+};
+use crate::keystore::{EncryptedBundle, KeystoreError};
+use crate::signer::Signer;
+
+/// Why the wallet is asked to sign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignaturePurpose {
+    /// "XMTP : Create Identity": vouches for the identity key.
+    CreateIdentity,
+    /// "XMTP : Enable Identity": the secret that encrypts the private key bundle.
+    EnableIdentity,
+}
+
+impl SignaturePurpose {
+    /// The first line of the text, which the device shows first.
+    pub fn header(self) -> &'static str {
+        match self {
+            Self::CreateIdentity => eip191::CREATE_IDENTITY_HEADER,
+            Self::EnableIdentity => eip191::ENABLE_IDENTITY_HEADER,
+        }
+    }
+}
+
+/// Announced before each wallet signature, so a caller can tell the user what to approve.
+#[derive(Clone, Copy, Debug)]
+pub struct SignaturePrompt<'a> {
+    /// What the signature is for.
+    pub purpose: SignaturePurpose,
+    /// 1-based position among the flow's signatures.
+    pub step: usize,
+    /// How many signatures the flow asks for.
+    pub total: usize,
+    /// The exact text to be signed.
+    pub text: &'a str,
+}
+
+/// Errors of the flows, generic over the signer's own error.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError<E: std::error::Error + 'static> {
+    /// The wallet failed or refused.
+    #[error(transparent)]
+    Signer(E),
+    /// The wallet returned a signature that is not its signature of the text we sent
+    /// (stale answer, other account, corrupted): nothing was used.
+    #[error("wallet's {purpose:?} signature does not verify: {source}")]
+    BadWalletSignature {
+        /// Which signature.
+        purpose: SignaturePurpose,
+        /// What the check found.
+        source: IdentityError,
+    },
+    /// Building or checking keys failed.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// Encrypting or decrypting the private bundle failed.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The decrypted bundle belongs to another wallet than the signer.
+    #[error("the stored identity belongs to {found}, not to {expected}")]
+    WrongWallet {
+        /// The signer's account.
+        expected: Address,
+        /// The wallet named by the bundle's identity key.
+        found: Address,
+    },
+}
+
+/// A freshly generated identity and everything to publish for it.
+#[derive(Debug)]
+pub struct NewIdentity {
+    /// The wallet that signed it.
+    pub wallet: Address,
+    /// The private keys (identity + one pre-key).
+    pub bundle: PrivateKeyBundleV1,
+    /// The bundle sealed under the Enable Identity signature.
+    pub encrypted_bundle: EncryptedBundle,
+    /// `ContactBundle{v1}` bytes.
+    pub contact_v1: Vec<u8>,
+    /// `ContactBundle{v2}` bytes.
+    pub contact_v2: Vec<u8>,
+}
+
+/// One envelope payload to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Publication {
+    /// The content topic.
+    pub topic: String,
+    /// The raw protobuf bytes.
+    pub message: Vec<u8>,
+}
+
+impl NewIdentity {
+    /// What to publish, in the order xmtp-js publishes it: the private store first, then
+    /// the v1 and v2 contact bundles (so the newest on the contact topic is v2).
+    pub fn publications(&self) -> [Publication; 3] {
+        [
+            Publication {
+                topic: topic::private_store_topic(&self.wallet),
+                message: self.encrypted_bundle.encode(),
+            },
+            Publication {
+                topic: topic::contact_topic(&self.wallet),
+                message: self.contact_v1.clone(),
+            },
+            Publication {
+                topic: topic::contact_topic(&self.wallet),
+                message: self.contact_v2.clone(),
+            },
+        ]
+    }
+}
+
+/// An identity recovered from the private store.
+#[derive(Debug)]
+pub struct UnlockedIdentity {
+    /// The wallet, checked against both the signer and the bundle.
+    pub wallet: Address,
+    /// The private keys.
+    pub bundle: PrivateKeyBundleV1,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Asks the wallet to sign `text` and accepts the answer only if it recovers to `wallet`
+/// over exactly `text`.
+fn wallet_sign<S: Signer>(
+    signer: &S,
+    wallet: &Address,
+    prompt: &mut dyn FnMut(SignaturePrompt<'_>),
+    request: SignaturePrompt<'_>,
+) -> Result<WalletSignature, FlowError<S::Error>> {
+    prompt(request);
+    let signature = signer.personal_sign(request.text).map_err(FlowError::Signer)?;
+    signature
+        .verify_personal_sign(request.text.as_bytes(), wallet)
+        .map_err(|source| FlowError::BadWalletSignature {
+            purpose: request.purpose,
+            source,
+        })?;
+    Ok(signature)
+}
+
+/// Key generation: a new identity key vouched for by the wallet, a pre-key signed by
+/// the identity key, and the private bundle sealed under the wallet's Enable Identity
+/// signature. Asks the wallet for two signatures and verifies each before use.
+pub fn generate_identity<S: Signer>(
+    signer: &S,
+    prompt: &mut dyn FnMut(SignaturePrompt<'_>),
+) -> Result<NewIdentity, FlowError<S::Error>> {
+    let wallet = signer.address().map_err(FlowError::Signer)?;
+
+    let mut identity_key = PrivateKeyV1::generate(now_ms());
+    let create_text = identity_key.public_key().create_identity_text();
+    let create_signature = wallet_sign(
+        signer,
+        &wallet,
+        prompt,
+        SignaturePrompt {
+            purpose: SignaturePurpose::CreateIdentity,
+            step: 1,
+            total: 2,
+            text: &create_text,
+        },
+    )?;
+    // xmtp-js stores the wallet's signature of a legacy identity key as ecdsa_compact.
+    identity_key.set_signature(KeySignature::Ecdsa(create_signature.compact()?));
+
+    let mut pre_key = PrivateKeyV1::generate(now_ms());
+    identity_key.sign_key(&mut pre_key)?;
+    let bundle = PrivateKeyBundleV1::new(identity_key, vec![pre_key])?;
+    let bundle_wallet = bundle.verify()?;
+    if bundle_wallet != wallet {
+        return Err(FlowError::WrongWallet {
+            expected: wallet,
+            found: bundle_wallet,
+        });
+    }
+
+    let mut wallet_pre_key = [0u8; 32];
+    OsRng.fill_bytes(&mut wallet_pre_key);
+    let enable_text = eip191::enable_identity_text(&wallet_pre_key);
+    let enable_signature = wallet_sign(
+        signer,
+        &wallet,
+        prompt,
+        SignaturePrompt {
+            purpose: SignaturePurpose::EnableIdentity,
+            step: 2,
+            total: 2,
+            text: &enable_text,
+        },
+    )?;
+    let encrypted_bundle = EncryptedBundle::seal(&bundle, wallet_pre_key, &enable_signature)?;
+    wallet_pre_key.zeroize();
+
+    let public = bundle.public_bundle();
+    Ok(NewIdentity {
+        wallet,
+        contact_v1: public.encode_contact_v1(),
+        contact_v2: public.to_signed_bundle()?.encode_contact_v2(),
+        bundle,
+        encrypted_bundle,
+    })
+}
+
+/// Key retrieval: asks the wallet for the Enable Identity signature of the stored
+/// bundle's wallet pre-key, verifies it, decrypts (trying both `v` forms), and checks the
+/// bundle's identity key was signed by this same wallet.
+pub fn unlock_identity<S: Signer>(
+    signer: &S,
+    encrypted_bundle: &[u8],
+    prompt: &mut dyn FnMut(SignaturePrompt<'_>),
+) -> Result<UnlockedIdentity, FlowError<S::Error>> {
+    let wallet = signer.address().map_err(FlowError::Signer)?;
+    let encrypted = EncryptedBundle::decode(encrypted_bundle)?;
+    let text = encrypted.enable_identity_text();
+    let signature = wallet_sign(
+        signer,
+        &wallet,
+        prompt,
+        SignaturePrompt {
+            purpose: SignaturePurpose::EnableIdentity,
+            step: 1,
+            total: 1,
+            text: &text,
+        },
+    )?;
+    let bundle = encrypted.open(&signature)?;
+    let found = bundle.verify()?;
+    if found != wallet {
+        return Err(FlowError::WrongWallet {
+            expected: wallet,
+            found,
+        });
+    }
+    Ok(UnlockedIdentity { wallet, bundle })
+}

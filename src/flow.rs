@@ -147,7 +147,9 @@ fn wallet_sign<S: Signer>(
     request: SignaturePrompt<'_>,
 ) -> Result<WalletSignature, FlowError<S::Error>> {
     prompt(request);
-    let signature = signer.personal_sign(request.text).map_err(FlowError::Signer)?;
+    let signature = signer
+        .personal_sign(request.text)
+        .map_err(FlowError::Signer)?;
     signature
         .verify_personal_sign(request.text.as_bytes(), wallet)
         .map_err(|source| FlowError::BadWalletSignature {

@@ -106,7 +106,10 @@ mod tests {
         // xmtp-js PublicKey.test.ts "derives address from public key".
         let point = hex::decode("04836b35a026743e823a90a0ee3b91bf615c6a757e2b60b9e1dc1826fd0dd16106f7bc1e8179f665015f43c6c81f39062fc2086ed849625c06e04697698b21855e").unwrap();
         let address = Address::from_uncompressed_public_key(&point).unwrap();
-        assert_eq!(address.to_string(), "0x0BED7ABd61247635c1973eB38474A2516eD1D884");
+        assert_eq!(
+            address.to_string(),
+            "0x0BED7ABd61247635c1973eB38474A2516eD1D884"
+        );
     }
 
     #[test]
@@ -117,7 +120,11 @@ mod tests {
         assert_eq!(lower.parse::<Address>().unwrap().to_string(), good);
         let bad = "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
         assert!(bad.parse::<Address>().is_err());
-        assert!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().is_err());
+        assert!(
+            "f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+                .parse::<Address>()
+                .is_err()
+        );
         assert!("0x1234".parse::<Address>().is_err());
     }
 

@@ -20,7 +20,10 @@ pub struct PrivateKeyBundleV1 {
 
 impl PrivateKeyBundleV1 {
     /// A bundle of an identity key and at least one pre-key (newest first).
-    pub fn new(identity_key: PrivateKeyV1, pre_keys: Vec<PrivateKeyV1>) -> Result<Self, IdentityError> {
+    pub fn new(
+        identity_key: PrivateKeyV1,
+        pre_keys: Vec<PrivateKeyV1>,
+    ) -> Result<Self, IdentityError> {
         if pre_keys.is_empty() {
             return Err(IdentityError::Malformed("bundle has no pre-key".into()));
         }
@@ -158,7 +161,10 @@ impl PublicKeyBundleV1 {
     /// The v2 form xmtp-js derives from it (`SignedPublicKeyBundle.fromLegacyBundle`):
     /// same bytes and signatures, the wallet signature relabelled `wallet_ecdsa_compact`.
     pub fn to_signed_bundle(&self) -> Result<SignedPublicKeyBundle, IdentityError> {
-        let identity_signature = self.identity_key.signature().ok_or(IdentityError::Unsigned)?;
+        let identity_signature = self
+            .identity_key
+            .signature()
+            .ok_or(IdentityError::Unsigned)?;
         let pre_key_signature = self.pre_key.signature().ok_or(IdentityError::Unsigned)?;
         Ok(SignedPublicKeyBundle {
             identity_key: SignedPublicKey::from_legacy(
@@ -231,7 +237,9 @@ impl SignedPublicKey {
     fn from_proto(key: &pb::SignedPublicKey) -> Result<Self, IdentityError> {
         let unsigned = pb::UnsignedPublicKey::decode(key.key_bytes.as_slice())?;
         let point = match &unsigned.union {
-            Some(pb::unsigned_public_key::Union::Secp256k1Uncompressed(p)) => check_point(&p.bytes)?,
+            Some(pb::unsigned_public_key::Union::Secp256k1Uncompressed(p)) => {
+                check_point(&p.bytes)?
+            }
             None => return Err(IdentityError::Malformed("signed key has no point".into())),
         };
         let signature = key
@@ -383,7 +391,9 @@ impl ContactBundle {
             }
             Self::V2(bundle) => {
                 let wallet_address = bundle.identity_key.wallet_address()?;
-                bundle.pre_key.verify_signed_by(bundle.identity_key.point())?;
+                bundle
+                    .pre_key
+                    .verify_signed_by(bundle.identity_key.point())?;
                 Ok(VerifiedContact {
                     version: 2,
                     wallet_address,

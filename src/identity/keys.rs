@@ -52,7 +52,9 @@ impl KeySignature {
     pub(crate) fn from_proto(signature: &pb::Signature) -> Result<Self, IdentityError> {
         use pb::signature::Union;
         match &signature.union {
-            Some(Union::EcdsaCompact(s)) => Ok(Self::Ecdsa(CompactSignature::new(&s.bytes, s.recovery)?)),
+            Some(Union::EcdsaCompact(s)) => {
+                Ok(Self::Ecdsa(CompactSignature::new(&s.bytes, s.recovery)?))
+            }
             Some(Union::WalletEcdsaCompact(s)) => {
                 Ok(Self::Wallet(CompactSignature::new(&s.bytes, s.recovery)?))
             }
@@ -67,7 +69,9 @@ pub(crate) fn check_point(bytes: &[u8]) -> Result<[u8; 65], IdentityError> {
         IdentityError::InvalidPublicKey(format!("expected 65 bytes, got {}", bytes.len()))
     })?;
     if point[0] != 0x04 {
-        return Err(IdentityError::InvalidPublicKey("not an uncompressed point".into()));
+        return Err(IdentityError::InvalidPublicKey(
+            "not an uncompressed point".into(),
+        ));
     }
     k256::PublicKey::from_sec1_bytes(&point)
         .map_err(|_| IdentityError::InvalidPublicKey("not on secp256k1".into()))?;
@@ -130,7 +134,11 @@ impl PublicKeyV1 {
             Some(pb::public_key::Union::Secp256k1Uncompressed(p)) => check_point(&p.bytes)?,
             None => return Err(IdentityError::Malformed("public key has no point".into())),
         };
-        let signature = key.signature.as_ref().map(KeySignature::from_proto).transpose()?;
+        let signature = key
+            .signature
+            .as_ref()
+            .map(KeySignature::from_proto)
+            .transpose()?;
         Ok(Self {
             timestamp_ms: key.timestamp,
             point,
@@ -237,9 +245,11 @@ impl PrivateKeyV1 {
     pub(crate) fn to_proto(&self) -> pb::PrivateKey {
         pb::PrivateKey {
             timestamp: self.public.timestamp_ms,
-            union: Some(pb::private_key::Union::Secp256k1(pb::private_key::Secp256k1 {
-                bytes: self.secret.to_bytes().to_vec(),
-            })),
+            union: Some(pb::private_key::Union::Secp256k1(
+                pb::private_key::Secp256k1 {
+                    bytes: self.secret.to_bytes().to_vec(),
+                },
+            )),
             public_key: Some(self.public.to_proto()),
         }
     }

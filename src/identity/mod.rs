@@ -18,8 +18,8 @@ pub use bundle::{
     VerifiedContact,
 };
 pub use keys::{KeySignature, PrivateKeyV1, PublicKeyV1};
-pub use signature::{CompactSignature, WalletSignature};
 pub(crate) use signature::signature_from_digest;
+pub use signature::{CompactSignature, WalletSignature};
 
 /// Errors of the identity layer: malformed input or a signature that does not check out.
 #[derive(Debug, thiserror::Error)]

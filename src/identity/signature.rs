@@ -99,7 +99,12 @@ impl CompactSignature {
 
 impl fmt::Debug for CompactSignature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CompactSignature({}, recovery {})", hex::encode(self.bytes), self.recovery)
+        write!(
+            f,
+            "CompactSignature({}, recovery {})",
+            hex::encode(self.bytes),
+            self.recovery
+        )
     }
 }
 
@@ -243,22 +248,33 @@ mod tests {
 
     #[test]
     fn recovers_observed_ledger_signature_in_both_v_forms() {
-        let expected: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap();
+        let expected: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+            .parse()
+            .unwrap();
         let signature = WalletSignature::from_hex(OBSERVED_SIGNATURE).unwrap();
         assert_eq!(signature.v(), 28);
-        signature.verify_personal_sign(OBSERVED_TEXT.as_bytes(), &expected).unwrap();
+        signature
+            .verify_personal_sign(OBSERVED_TEXT.as_bytes(), &expected)
+            .unwrap();
         let zero_one = signature.with_other_v_form();
         assert_eq!(zero_one.v(), 1);
-        zero_one.verify_personal_sign(OBSERVED_TEXT.as_bytes(), &expected).unwrap();
+        zero_one
+            .verify_personal_sign(OBSERVED_TEXT.as_bytes(), &expected)
+            .unwrap();
         assert_eq!(zero_one.with_other_v_form(), signature);
     }
 
     #[test]
     fn a_signature_over_other_text_names_another_signer() {
-        let expected: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap();
+        let expected: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+            .parse()
+            .unwrap();
         let signature = WalletSignature::from_hex(OBSERVED_SIGNATURE).unwrap();
         let err = signature.verify_personal_sign(b"something else", &expected);
-        assert!(matches!(err, Err(IdentityError::WrongSigner { .. }) | Err(IdentityError::RecoveryFailed)));
+        assert!(matches!(
+            err,
+            Err(IdentityError::WrongSigner { .. }) | Err(IdentityError::RecoveryFailed)
+        ));
     }
 
     #[test]
@@ -267,7 +283,10 @@ mod tests {
         let mut bytes = hex::decode(OBSERVED_SIGNATURE).unwrap();
         bytes[64] = 29;
         assert!(WalletSignature::from_bytes(&bytes).is_err());
-        assert!(WalletSignature::from_bytes(&[0u8; 65]).is_err(), "zero r and s");
+        assert!(
+            WalletSignature::from_bytes(&[0u8; 65]).is_err(),
+            "zero r and s"
+        );
         assert!(CompactSignature::new(&bytes[..64], 2).is_err());
         assert!(WalletSignature::from_hex("zz").is_err());
     }

@@ -28,7 +28,9 @@ mod tests {
 
     #[test]
     fn topics_use_checksummed_address() {
-        let wallet: Address = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266".parse().unwrap();
+        let wallet: Address = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+            .parse()
+            .unwrap();
         assert_eq!(
             contact_topic(&wallet),
             "/xmtp/0/contact-0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266/proto"

@@ -94,16 +94,26 @@ impl SealedBox {
     /// payload at least one tag long.
     pub fn from_proto(ciphertext: &pb::Ciphertext) -> Result<Self, KeystoreError> {
         let Some(pb::ciphertext::Union::Aes256GcmHkdfSha256(aes)) = &ciphertext.union else {
-            return Err(KeystoreError::Malformed("ciphertext is not aes256_gcm_hkdf_sha256".into()));
+            return Err(KeystoreError::Malformed(
+                "ciphertext is not aes256_gcm_hkdf_sha256".into(),
+            ));
         };
         let hkdf_salt = aes.hkdf_salt.as_slice().try_into().map_err(|_| {
-            KeystoreError::Malformed(format!("hkdf salt must be 32 bytes, got {}", aes.hkdf_salt.len()))
+            KeystoreError::Malformed(format!(
+                "hkdf salt must be 32 bytes, got {}",
+                aes.hkdf_salt.len()
+            ))
         })?;
         let gcm_nonce = aes.gcm_nonce.as_slice().try_into().map_err(|_| {
-            KeystoreError::Malformed(format!("gcm nonce must be 12 bytes, got {}", aes.gcm_nonce.len()))
+            KeystoreError::Malformed(format!(
+                "gcm nonce must be 12 bytes, got {}",
+                aes.gcm_nonce.len()
+            ))
         })?;
         if aes.payload.len() < TAG_LEN {
-            return Err(KeystoreError::Malformed("payload shorter than the GCM tag".into()));
+            return Err(KeystoreError::Malformed(
+                "payload shorter than the GCM tag".into(),
+            ));
         }
         Ok(Self {
             hkdf_salt,
@@ -146,7 +156,10 @@ mod tests {
         let sealed = SealedBox::seal(b"plain", b"secret").unwrap();
         assert_eq!(sealed.payload.len(), 5 + TAG_LEN);
         assert_eq!(sealed.open(b"secret").unwrap().as_slice(), b"plain");
-        assert!(matches!(sealed.open(b"other"), Err(KeystoreError::WrongKeyOrTampered)));
+        assert!(matches!(
+            sealed.open(b"other"),
+            Err(KeystoreError::WrongKeyOrTampered)
+        ));
         let again = SealedBox::seal(b"plain", b"secret").unwrap();
         assert_ne!(sealed.gcm_nonce, again.gcm_nonce, "nonces must be fresh");
     }

@@ -1,0 +1,65 @@
+//! One file per command the software device answers. Each handler takes a parsed
+//! [`Command`](crate::apdu::Command) and returns a [`Reply`]; status-word policy that applies to
+//! every command (locked device, APDU length, class, reset on error) lives in
+//! [`crate::device`].
+
+pub(crate) mod app_config;
+pub(crate) mod get_address;
+pub(crate) mod os;
+pub(crate) mod personal_sign;
+
+use crate::Screen;
+use crate::sw;
+
+/// What a command answers: data and status word, plus whether the data is a signature (the
+/// signature faults apply only to those).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reply {
+    pub data: Vec<u8>,
+    pub sw: u16,
+    pub is_signature: bool,
+}
+
+impl Reply {
+    /// A status word without data.
+    pub fn status(sw: u16) -> Self {
+        Self {
+            data: Vec::new(),
+            sw,
+            is_signature: false,
+        }
+    }
+
+    /// Data and `9000`.
+    pub fn ok(data: Vec<u8>) -> Self {
+        Self {
+            data,
+            sw: sw::SUCCESS,
+            is_signature: false,
+        }
+    }
+
+    /// A 65-byte `v || r || s` signature and `9000`.
+    pub fn signature(signature: [u8; 65]) -> Self {
+        Self {
+            data: signature.to_vec(),
+            sw: sw::SUCCESS,
+            is_signature: true,
+        }
+    }
+
+    /// The wire form: data followed by the big-endian status word.
+    pub fn into_answer(self) -> Vec<u8> {
+        let mut out = self.data;
+        out.extend_from_slice(&self.sw.to_be_bytes());
+        out
+    }
+}
+
+/// The device's screen and buttons, as the command handlers see them.
+pub(crate) trait Ui {
+    /// Shows the review screens (logging them) and returns the user's choice.
+    fn review(&self, screens: Vec<Screen>) -> bool;
+    /// Shows a status screen after a review (logged too).
+    fn status(&self, screen: Screen);
+}

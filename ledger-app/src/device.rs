@@ -611,6 +611,19 @@ impl SoftwareDevice {
     pub fn public_key(&self, path: &DerivationPath) -> Result<[u8; 65], Error> {
         Ok(self.seed.derive(path)?.public_key_uncompressed())
     }
+
+    /// The `personal_sign` signature of `message` at `path` in device order `v || r || s`,
+    /// computed directly: no APDU, no review, no fault, no path restriction. What an approved
+    /// SIGN ETH PERSONAL MESSAGE answers, for tests to compare against.
+    pub fn sign_personal_message(
+        &self,
+        path: &DerivationPath,
+        message: &[u8],
+    ) -> Result<[u8; 65], Error> {
+        self.seed
+            .derive(path)?
+            .sign_digest(&crate::keys::personal_message_digest(message))
+    }
 }
 
 /// The screen and buttons during one exchange.

@@ -72,6 +72,18 @@ fn xmtp_create_identity_signature_matches_the_observed_device_answer() {
 }
 
 #[test]
+fn direct_signing_matches_the_apdu_answer() {
+    let device = SoftwareDevice::with_test_mnemonic();
+    let p = path("m/44'/60'/2'/0/0");
+    let over_apdus = sign(&device, &p, XMTP_TEXT.as_bytes());
+    let direct = device
+        .sign_personal_message(&p, XMTP_TEXT.as_bytes())
+        .unwrap();
+    assert_eq!(over_apdus, direct);
+    assert_eq!(device.apdu_count(), 1, "direct signing sends no APDU");
+}
+
+#[test]
 fn speculos_default_seed_addresses() {
     let device = speculos_device();
     for (p, expected) in [

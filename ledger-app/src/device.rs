@@ -1,5 +1,6 @@
 //! The software device: configuration, runtime settings, faults, and the APDU dispatcher.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -270,9 +271,22 @@ pub struct SoftwareDevice {
     /// Held for the whole of an exchange: one command at a time.
     session: Mutex<Session>,
     settings: Mutex<Settings>,
-    screens: Mutex<Vec<Screen>>,
-    apdus: Mutex<Vec<Vec<u8>>>,
+    screens: Mutex<VecDeque<Screen>>,
+    apdus: Mutex<VecDeque<Vec<u8>>>,
     apdu_count: AtomicU64,
+}
+
+/// Most screens kept in the screen log (the oldest are forgotten first), so that a long-running
+/// emulator does not grow without bound.
+pub const SCREEN_LOG_CAP: usize = 100_000;
+/// Most APDUs kept in the APDU log (the count keeps counting).
+pub const APDU_LOG_CAP: usize = 100_000;
+
+fn push_capped<T>(log: &mut VecDeque<T>, item: T, cap: usize) {
+    if log.len() >= cap {
+        log.pop_front();
+    }
+    log.push_back(item);
 }
 
 impl fmt::Debug for SoftwareDevice {
@@ -316,8 +330,8 @@ impl SoftwareDevice {
                 listener: None,
                 reset_pending: false,
             }),
-            screens: Mutex::new(Vec::new()),
-            apdus: Mutex::new(Vec::new()),
+            screens: Mutex::new(VecDeque::new()),
+            apdus: Mutex::new(VecDeque::new()),
             apdu_count: AtomicU64::new(0),
         })
     }
@@ -345,7 +359,7 @@ impl SoftwareDevice {
     pub fn exchange_checked(&self, apdu: &[u8]) -> Result<Vec<u8>, Dropped> {
         let mut session = lock(&self.session);
         self.apdu_count.fetch_add(1, Ordering::SeqCst);
-        lock(&self.apdus).push(apdu.to_vec());
+        push_capped(&mut lock(&self.apdus), apdu.to_vec(), APDU_LOG_CAP);
 
         let mut reply = self.dispatch(apdu, &mut session);
         if reply.sw != sw::SUCCESS {
@@ -358,6 +372,7 @@ impl SoftwareDevice {
             let genuine = Zeroizing::new(reply.data.clone());
             if faults.stale_signature {
                 if let Some(previous) = &session.last_signature {
+                    zeroize::Zeroize::zeroize(&mut reply.data);
                     reply.data = previous.to_vec();
                 }
             }
@@ -466,7 +481,7 @@ impl SoftwareDevice {
         if let Some(listener) = listener {
             listener(&screen);
         }
-        lock(&self.screens).push(screen);
+        push_capped(&mut lock(&self.screens), screen, SCREEN_LOG_CAP);
     }
 
     // ----- settings -------------------------------------------------------------------------
@@ -572,9 +587,9 @@ impl SoftwareDevice {
         self.apdu_count.load(Ordering::SeqCst)
     }
 
-    /// Every APDU received, in order.
+    /// Every APDU received, in order (the last [`APDU_LOG_CAP`]).
     pub fn apdu_log(&self) -> Vec<Vec<u8>> {
-        lock(&self.apdus).clone()
+        lock(&self.apdus).iter().cloned().collect()
     }
 
     /// Clears the APDU count and log.
@@ -584,14 +599,15 @@ impl SoftwareDevice {
         self.apdu_count.store(0, Ordering::SeqCst);
     }
 
-    /// Every screen shown so far, in order (see [`crate::screen`] for what is shown).
+    /// Every screen shown so far, in order (the last [`SCREEN_LOG_CAP`]; see [`crate::screen`]
+    /// for what is shown).
     pub fn screens(&self) -> Vec<Screen> {
-        lock(&self.screens).clone()
+        lock(&self.screens).iter().cloned().collect()
     }
 
     /// Returns the screens shown so far and clears the log.
     pub fn take_screens(&self) -> Vec<Screen> {
-        std::mem::take(&mut *lock(&self.screens))
+        std::mem::take(&mut *lock(&self.screens)).into()
     }
 
     /// Calls `listener` for every screen from now on (None: stop).

@@ -51,8 +51,8 @@ pub use cmd::os::{DASHBOARD_NAME, DASHBOARD_VERSION};
 pub use cmd::personal_sign::heap;
 pub use cmd::personal_sign::{MAX_DECLARED_LENGTH, MAX_MESSAGE_LENGTH};
 pub use device::{
-    AppVersion, DeviceConfig, DropConnection, Dropped, ETHEREUM_APP_NAME, Faults, RunningApp,
-    SPECULOS_MNEMONIC, ScreenListener, SoftwareDevice, TEST_MNEMONIC,
+    APDU_LOG_CAP, AppVersion, DeviceConfig, DropConnection, Dropped, ETHEREUM_APP_NAME, Faults,
+    RunningApp, SCREEN_LOG_CAP, SPECULOS_MNEMONIC, ScreenListener, SoftwareDevice, TEST_MNEMONIC,
 };
 pub use error::Error;
 pub use path::DerivationPath;

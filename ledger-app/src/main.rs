@@ -5,10 +5,11 @@
 //! default is the public test mnemonic, announced loudly on stderr. Once listening, the bound
 //! address (`IP:PORT`) is printed alone on one line of stdout; screens and notes go to stderr.
 //!
-//! Control lines on stdin (optional; end of input just stops reading): `lock`, `unlock`,
-//! `approve`, `reject`, `ask`, `dashboard`, `ethereum`, `quit`.
+//! Control lines on stdin, when stdin is not a terminal (a test harness's pipe; a terminal is
+//! left to `--policy ask`, which reads `/dev/tty`): `lock`, `unlock`, `approve`, `reject`, `ask`,
+//! `dashboard`, `ethereum`, `quit`. End of input just stops reading.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -142,7 +143,11 @@ fn run(args: Args) -> Result<(), Error> {
     })?;
 
     let shutdown = Arc::new(AtomicBool::new(false));
-    spawn_control(Arc::clone(&device), Arc::clone(&shutdown));
+    // On a terminal, stdin is the same device `--policy ask` reads its y/n from: a control
+    // thread would steal the answers.
+    if !std::io::stdin().is_terminal() {
+        spawn_control(Arc::clone(&device), Arc::clone(&shutdown));
+    }
 
     eprintln!(
         "ledger-app: Ethereum app {} listening on {addr} (policy {:?}{})",

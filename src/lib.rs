@@ -6,6 +6,7 @@
 //! - [`signer`]: the one seam between the flows and a wallet (`address`, `personal_sign`).
 //! - [`flow`]: key generation and key retrieval, written once against [`signer::Signer`].
 
+pub mod device;
 pub mod flow;
 pub mod identity;
 pub mod keystore;

@@ -1,0 +1,479 @@
+//! USB HID transport to a real Ledger, through `ledger-transport-hid` (hidapi, hidraw backend
+//! on Linux, so the usage page is known and errors carry the OS's reason).
+//!
+//! The APDU interface is HID interface 0 with usage page `0xFFA0`; a U2F/FIDO interface
+//! (usage page `0xF1D0`) never answers APDUs, so it is filtered out. I/O is blocking: a command
+//! that needs the user's approval keeps the call waiting for as long as the user takes.
+//!
+//! Open each device once per process and share the transport (`Arc`): hidapi handles to the
+//! same device opened twice interfere (ruabmbua/hidapi-rs#81).
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use ledger_transport_hid::hidapi::{self, HidApi, HidError};
+use ledger_transport_hid::{LedgerHIDError, TransportNativeHID};
+
+use super::error::DeviceError;
+use super::transport::{ApduAnswer, ApduCommand, Transport};
+
+/// USB vendor id of every current Ledger device.
+pub const LEDGER_VENDOR_ID: u16 = 0x2C97;
+/// HID usage page of the APDU interface.
+pub const LEDGER_USAGE_PAGE: u16 = 0xFFA0;
+
+/// How long `ledger-transport-hid` waits for each HID report before giving up (its constant
+/// `LEDGER_TIMEOUT`, in milliseconds). A timeout surfaces as an "incomplete header".
+const LIBRARY_READ_TIMEOUT: Duration = Duration::from_millis(10_000_000);
+
+/// Ledger hardware models, identified by USB product id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LedgerModel {
+    /// Ledger Blue.
+    Blue,
+    /// Nano S (discontinued; Ethereum app support ended with 1.16.1).
+    NanoS,
+    /// Nano X.
+    NanoX,
+    /// Nano S Plus.
+    NanoSPlus,
+    /// Stax.
+    Stax,
+    /// Flex.
+    Flex,
+    /// Apex P.
+    ApexP,
+    /// A product id this version does not know.
+    Unknown(u16),
+}
+
+impl LedgerModel {
+    /// Model from a USB product id: old firmware uses whole "legacy" ids (`0x0001` = Nano S,
+    /// `0x0004` = Nano X, ...); current firmware uses `0xMMII`, MM the model and II a bitmask of
+    /// enabled interfaces.
+    pub fn from_product_id(product_id: u16) -> Self {
+        match product_id {
+            0x0000 => return Self::Blue,
+            0x0001 => return Self::NanoS,
+            0x0004 => return Self::NanoX,
+            0x0005 => return Self::NanoSPlus,
+            0x0006 => return Self::Stax,
+            0x0007 => return Self::Flex,
+            0x0008 => return Self::ApexP,
+            _ => {}
+        }
+        match product_id >> 8 {
+            0x00 => Self::Blue,
+            0x10 => Self::NanoS,
+            0x40 => Self::NanoX,
+            0x50 => Self::NanoSPlus,
+            0x60 => Self::Stax,
+            0x70 => Self::Flex,
+            0x80 => Self::ApexP,
+            _ => Self::Unknown(product_id),
+        }
+    }
+
+    /// Marketing name.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Blue => "Blue".into(),
+            Self::NanoS => "Nano S".into(),
+            Self::NanoX => "Nano X".into(),
+            Self::NanoSPlus => "Nano S Plus".into(),
+            Self::Stax => "Stax".into(),
+            Self::Flex => "Flex".into(),
+            Self::ApexP => "Apex P".into(),
+            Self::Unknown(pid) => format!("unknown model (product id {pid:#06x})"),
+        }
+    }
+}
+
+impl fmt::Display for LedgerModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A Ledger APDU interface found on USB.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HidDeviceInfo {
+    /// Model from the product id.
+    pub model: LedgerModel,
+    /// USB product id.
+    pub product_id: u16,
+    /// USB serial number, if the device reports one (`hid:SERIAL` selects by it).
+    pub serial: Option<String>,
+    /// OS device path (e.g. `/dev/hidraw3` on Linux).
+    pub path: String,
+    /// USB product string.
+    pub product: Option<String>,
+}
+
+/// True for the HID interface that carries APDUs: Ledger vendor id, and usage page `0xFFA0`,
+/// or (backends that cannot read usage pages report 0) interface number 0.
+pub fn is_apdu_interface(vendor_id: u16, usage_page: u16, interface_number: i32) -> bool {
+    vendor_id == LEDGER_VENDOR_ID
+        && (usage_page == LEDGER_USAGE_PAGE || (usage_page == 0 && interface_number == 0))
+}
+
+fn hid_api() -> Result<HidApi, DeviceError> {
+    // Created per call, never a process-global that panics on failure (foundry-rs/foundry#14491);
+    // a fresh context also sees devices plugged in since the last call.
+    HidApi::new().map_err(|e| DeviceError::HidUnavailable {
+        detail: e.to_string(),
+    })
+}
+
+fn ledger_interfaces(api: &HidApi) -> impl Iterator<Item = &hidapi::DeviceInfo> {
+    api.device_list()
+        .filter(|d| is_apdu_interface(d.vendor_id(), d.usage_page(), d.interface_number()))
+}
+
+fn info_of(device: &hidapi::DeviceInfo) -> HidDeviceInfo {
+    HidDeviceInfo {
+        model: LedgerModel::from_product_id(device.product_id()),
+        product_id: device.product_id(),
+        serial: device
+            .serial_number()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        path: device.path().to_string_lossy().into_owned(),
+        product: device.product_string().map(str::to_owned),
+    }
+}
+
+/// Lists the Ledger devices on USB (one entry per device: its APDU interface). Listing needs
+/// no permission on the device node, so a device shows up here even when opening it would be
+/// refused.
+pub fn list_devices() -> Result<Vec<HidDeviceInfo>, DeviceError> {
+    let api = hid_api()?;
+    let mut devices: Vec<HidDeviceInfo> = ledger_interfaces(&api).map(info_of).collect();
+    // Some backends list a device once per top-level collection; the path identifies it.
+    devices.dedup_by(|a, b| a.path == b.path);
+    Ok(devices)
+}
+
+/// A Ledger over USB HID.
+pub struct HidTransport {
+    inner: TransportNativeHID,
+    info: HidDeviceInfo,
+}
+
+impl fmt::Debug for HidTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HidTransport")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl HidTransport {
+    /// Opens the first Ledger found.
+    pub fn open_first() -> Result<Self, DeviceError> {
+        Self::open_matching(None)
+    }
+
+    /// Opens the Ledger with USB serial number `serial` (as in `--device hid:SERIAL`).
+    pub fn open_serial(serial: &str) -> Result<Self, DeviceError> {
+        Self::open_matching(Some(serial))
+    }
+
+    /// Opens a device from [`list_devices`].
+    pub fn open(info: &HidDeviceInfo) -> Result<Self, DeviceError> {
+        let api = hid_api()?;
+        let device = ledger_interfaces(&api)
+            .find(|d| d.path().to_string_lossy() == info.path)
+            .ok_or_else(|| DeviceError::NotFound {
+                serial: info.serial.clone(),
+            })?;
+        Self::open_device(&api, device)
+    }
+
+    fn open_matching(serial: Option<&str>) -> Result<Self, DeviceError> {
+        let api = hid_api()?;
+        let device = ledger_interfaces(&api)
+            .find(|d| serial.is_none_or(|s| d.serial_number() == Some(s)))
+            .ok_or_else(|| DeviceError::NotFound {
+                serial: serial.map(str::to_owned),
+            })?;
+        Self::open_device(&api, device)
+    }
+
+    fn open_device(api: &HidApi, device: &hidapi::DeviceInfo) -> Result<Self, DeviceError> {
+        let info = info_of(device);
+        let inner = TransportNativeHID::open_device(api, device)
+            .map_err(|e| map_ledger_hid_error(e, &info.path))?;
+        tracing::debug!(model = %info.model, path = %info.path, "opened Ledger over USB HID");
+        Ok(Self { inner, info })
+    }
+
+    /// What was opened.
+    pub fn info(&self) -> &HidDeviceInfo {
+        &self.info
+    }
+}
+
+impl Transport for HidTransport {
+    fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
+        // ApduCommand guarantees ≤ 255 data bytes, so the library's unchecked `Lc` cast is safe.
+        let apdu = ledger_apdu::APDUCommand {
+            cla: command.cla(),
+            ins: command.ins(),
+            p1: command.p1(),
+            p2: command.p2(),
+            data: command.data(),
+        };
+        let answer = self
+            .inner
+            .exchange(&apdu)
+            .map_err(|e| map_ledger_hid_error(e, &self.info.path))?;
+        // `APDUAnswer` keeps the full answer; its SW is never interpreted here.
+        Ok(ApduAnswer::new(answer.data().to_vec(), answer.retcode()))
+    }
+}
+
+/// Maps a `ledger-transport-hid` error to what a user can act on.
+pub(crate) fn map_ledger_hid_error(error: LedgerHIDError, path: &str) -> DeviceError {
+    match error {
+        LedgerHIDError::DeviceNotFound => DeviceError::NotFound { serial: None },
+        LedgerHIDError::Comm(what) => map_comm_error(what),
+        LedgerHIDError::Hid(error) => map_hid_error(&error, path),
+        LedgerHIDError::Io(error) => map_io_error(error, path),
+        LedgerHIDError::UTF8(error) => DeviceError::malformed(error.to_string()),
+    }
+}
+
+/// The library's framing errors are static strings; these are all it produces (0.11.0).
+fn map_comm_error(what: &'static str) -> DeviceError {
+    match what {
+        // Reports from another conversation (another program reading the same hidraw node).
+        "Invalid channel" | "Invalid tag" | "Invalid sequence idx" => DeviceError::Busy {
+            detail: format!("HID framing: {what}"),
+        },
+        // Its per-report read returns 0 bytes when its (very long) timeout expires.
+        "Read error. Incomplete header" => DeviceError::Timeout {
+            after: LIBRARY_READ_TIMEOUT,
+        },
+        "USB write error. Could not send whole message" => DeviceError::Disconnected {
+            detail: what.to_owned(),
+        },
+        "response was too short" => DeviceError::malformed("answer shorter than a status word"),
+        other => DeviceError::Hid {
+            detail: other.to_owned(),
+        },
+    }
+}
+
+/// hidapi reports OS errors as text (`strerror`), so the text is what there is to classify.
+pub(crate) fn map_hid_error(error: &HidError, path: &str) -> DeviceError {
+    match error {
+        HidError::InitializationError => DeviceError::HidUnavailable {
+            detail: error.to_string(),
+        },
+        HidError::IoError { error } => {
+            map_io_error(io::Error::new(error.kind(), error.to_string()), path)
+        }
+        HidError::IncompleteSendError { .. } => DeviceError::Disconnected {
+            detail: error.to_string(),
+        },
+        HidError::HidApiError { message } => map_hid_message(message, path),
+        other => DeviceError::Hid {
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn map_hid_message(message: &str, path: &str) -> DeviceError {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("permission denied") || lower.contains("operation not permitted") {
+        DeviceError::PermissionDenied {
+            path: path.to_owned(),
+            detail: message.to_owned(),
+        }
+    } else if lower.contains("device disconnected")
+        || lower.contains("no such device")
+        || lower.contains("no such file")
+        || lower.contains("broken pipe")
+        || lower.contains("transport endpoint")
+        || lower.contains("input/output error")
+    {
+        DeviceError::Disconnected {
+            detail: message.to_owned(),
+        }
+    } else if lower.contains("resource busy") {
+        DeviceError::Busy {
+            detail: message.to_owned(),
+        }
+    } else {
+        DeviceError::Hid {
+            detail: message.to_owned(),
+        }
+    }
+}
+
+fn map_io_error(error: io::Error, path: &str) -> DeviceError {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => DeviceError::PermissionDenied {
+            path: path.to_owned(),
+            detail: error.to_string(),
+        },
+        io::ErrorKind::NotFound
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::NotConnected => DeviceError::Disconnected {
+            detail: error.to_string(),
+        },
+        io::ErrorKind::TimedOut => DeviceError::Timeout {
+            after: LIBRARY_READ_TIMEOUT,
+        },
+        _ => DeviceError::Io {
+            context: format!("talking to {path}"),
+            source: error,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::DeviceErrorKind;
+
+    #[test]
+    fn model_from_current_and_legacy_product_ids() {
+        let cases = [
+            (0x4011, LedgerModel::NanoX),
+            (0x4015, LedgerModel::NanoX),
+            (0x5011, LedgerModel::NanoSPlus),
+            (0x5015, LedgerModel::NanoSPlus),
+            (0x6011, LedgerModel::Stax),
+            (0x7011, LedgerModel::Flex),
+            (0x8011, LedgerModel::ApexP),
+            (0x1011, LedgerModel::NanoS),
+            (0x0011, LedgerModel::Blue),
+            (0x0000, LedgerModel::Blue),
+            (0x0001, LedgerModel::NanoS),
+            (0x0004, LedgerModel::NanoX),
+            (0x0005, LedgerModel::NanoSPlus),
+            (0x0006, LedgerModel::Stax),
+            (0x0007, LedgerModel::Flex),
+            (0x0008, LedgerModel::ApexP),
+            (0x9011, LedgerModel::Unknown(0x9011)),
+            (0x2011, LedgerModel::Unknown(0x2011)),
+        ];
+        for (pid, model) in cases {
+            assert_eq!(LedgerModel::from_product_id(pid), model, "{pid:#06x}");
+        }
+        assert_eq!(LedgerModel::NanoSPlus.to_string(), "Nano S Plus");
+        assert!(LedgerModel::Unknown(0x9011).to_string().contains("0x9011"));
+    }
+
+    #[test]
+    fn only_the_apdu_interface_is_selected() {
+        assert!(is_apdu_interface(0x2C97, 0xFFA0, 0));
+        // libusb-style backends report usage page 0: fall back to interface 0.
+        assert!(is_apdu_interface(0x2C97, 0, 0));
+        // The U2F interface never answers APDUs (first APDU would hang).
+        assert!(!is_apdu_interface(0x2C97, 0xF1D0, 1));
+        assert!(!is_apdu_interface(0x2C97, 0, 1));
+        assert!(!is_apdu_interface(0x2581, 0xFFA0, 0));
+    }
+
+    #[test]
+    fn permission_errors_point_at_udev_install() {
+        let error = map_ledger_hid_error(
+            LedgerHIDError::Hid(HidError::HidApiError {
+                message: "Failed to open a device with path '/dev/hidraw3': Permission denied"
+                    .into(),
+            }),
+            "/dev/hidraw3",
+        );
+        assert_eq!(error.kind(), DeviceErrorKind::PermissionDenied);
+        let text = error.to_string();
+        assert!(text.contains("xmtp-ledger udev install"), "{text}");
+        assert!(text.contains("/dev/hidraw3"), "{text}");
+
+        let io = map_hid_error(
+            &HidError::IoError {
+                error: io::Error::from(io::ErrorKind::PermissionDenied),
+            },
+            "/dev/hidraw0",
+        );
+        assert_eq!(io.kind(), DeviceErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn unplugging_maps_to_disconnected() {
+        for message in [
+            "hid_read_timeout: unexpected poll error (device disconnected)",
+            "No such device",
+            "Cannot send after transport endpoint shutdown",
+            "Input/output error",
+        ] {
+            let error = map_hid_error(
+                &HidError::HidApiError {
+                    message: message.into(),
+                },
+                "/dev/hidraw1",
+            );
+            assert!(
+                matches!(error, DeviceError::Disconnected { .. }),
+                "{message}: {error:?}"
+            );
+        }
+        assert!(matches!(
+            map_comm_error("USB write error. Could not send whole message"),
+            DeviceError::Disconnected { .. }
+        ));
+    }
+
+    #[test]
+    fn framing_errors_are_typed() {
+        assert!(matches!(
+            map_comm_error("Invalid channel"),
+            DeviceError::Busy { .. }
+        ));
+        assert!(matches!(
+            map_comm_error("Invalid sequence idx"),
+            DeviceError::Busy { .. }
+        ));
+        assert!(matches!(
+            map_comm_error("Read error. Incomplete header"),
+            DeviceError::Timeout { .. }
+        ));
+        assert!(matches!(
+            map_comm_error("response was too short"),
+            DeviceError::Malformed { .. }
+        ));
+        assert!(matches!(
+            map_ledger_hid_error(LedgerHIDError::DeviceNotFound, ""),
+            DeviceError::NotFound { serial: None }
+        ));
+        assert!(matches!(
+            map_hid_error(&HidError::InitializationError, ""),
+            DeviceError::HidUnavailable { .. }
+        ));
+        assert!(matches!(
+            map_hid_error(
+                &HidError::HidApiError {
+                    message: "Device or resource busy".into()
+                },
+                ""
+            ),
+            DeviceError::Busy { .. }
+        ));
+    }
+
+    #[test]
+    fn not_found_message_names_the_serial_and_udev() {
+        let text = DeviceError::NotFound {
+            serial: Some("0001".into()),
+        }
+        .to_string();
+        assert!(
+            text.contains("\"0001\"") && text.contains("udev install"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! Talking to a Ledger running the Ethereum app.
+//!
+//! Layers, bottom up:
+//! - [`transport`]: the [`Transport`] trait, one APDU exchange, and the command/answer types.
+//!   Implementations: [`hid::HidTransport`] (USB), [`tcp::TcpTransport`] (Speculos socket, also
+//!   served by the software device), [`inprocess::InProcessTransport`] (the software device in
+//!   this process).
+//! - [`eth_app`]: [`EthApp`], the Ethereum app's commands with length-checked answers and typed
+//!   status words.
+//! - [`LedgerSigner`]: one account as a [`crate::signer::Signer`]; every signature is verified
+//!   before it is returned.
+//!
+//! All I/O is blocking; async callers use `tokio::task::spawn_blocking`.
+
+pub mod error;
+pub mod eth_app;
+pub mod hid;
+pub mod inprocess;
+pub mod path;
+mod signer;
+pub mod spec;
+pub mod tcp;
+pub mod transport;
+
+#[cfg(test)]
+mod testing;
+
+pub use error::{DeviceError, DeviceErrorKind, status_word_name};
+pub use eth_app::{
+    AddressOptions, AppAndVersion, AppConfiguration, AppStatus, AppVersion, EthApp, PublicAddress,
+};
+pub use hid::{HidDeviceInfo, HidTransport, LedgerModel, list_devices};
+pub use inprocess::InProcessTransport;
+pub use path::{DerivationPath, PathError};
+pub use signer::LedgerSigner;
+pub use spec::DeviceSpec;
+pub use tcp::{TcpOptions, TcpTransport};
+pub use transport::{ApduAnswer, ApduCommand, Transport};
+
+/// Ledger's udev rules (`udev/20-hw1.rules`), for `xmtp-ledger udev print|install`.
+pub const UDEV_RULES: &str = include_str!("../../udev/20-hw1.rules");
+
+/// Where `udev install` puts [`UDEV_RULES`].
+pub const UDEV_RULES_PATH: &str = "/etc/udev/rules.d/20-hw1.rules";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn udev_rules_grant_access_to_the_ledger_vendor() {
+        let rules: Vec<&str> = UDEV_RULES
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(rules.len(), 3, "{rules:?}");
+        assert!(rules.iter().any(|r| r.contains(r#"SUBSYSTEMS=="usb""#)
+            && r.contains(r#"ATTRS{idVendor}=="2c97""#)
+            && r.contains(r#"TAG+="uaccess""#)));
+        assert!(rules.iter().any(|r| r.contains(r#"KERNEL=="hidraw*""#)
+            && r.contains(r#"ATTRS{idVendor}=="2c97""#)
+            && r.contains(r#"MODE="0666""#)));
+        // The official file grants access through uaccess, never through a group.
+        assert!(!UDEV_RULES.contains("GROUP="));
+    }
+}

@@ -11,7 +11,7 @@
 //! - `B0 01 00 00` → `01 ‖ len ‖ name ‖ len ‖ version ‖ len ‖ flags`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use zeroize::Zeroize;
 
@@ -321,10 +321,17 @@ pub fn personal_message_apdus(
         .collect()
 }
 
-/// A client of the Ethereum app over any [`Transport`]. Cheap to clone (shares the transport).
+/// A client of the Ethereum app over any [`Transport`]. Cheap to clone; clones share the
+/// transport and take turns: each operation (a multi-APDU personal_sign included) runs to its
+/// end before another starts, because the app keeps one message in progress and an
+/// interleaved command would reset it (`0x6980`/`0x6A80`).
+///
+/// Make one `EthApp` per device and clone it: two `EthApp`s built over the same transport do
+/// not coordinate.
 #[derive(Clone)]
 pub struct EthApp {
     transport: Arc<dyn Transport>,
+    session: Arc<Mutex<()>>,
 }
 
 impl fmt::Debug for EthApp {
@@ -336,7 +343,10 @@ impl fmt::Debug for EthApp {
 impl EthApp {
     /// A client over `transport`.
     pub fn new(transport: Arc<dyn Transport>) -> Self {
-        Self { transport }
+        Self {
+            transport,
+            session: Arc::new(Mutex::new(())),
+        }
     }
 
     /// A client that owns `transport`.
@@ -347,6 +357,12 @@ impl EthApp {
     /// The shared transport.
     pub fn transport(&self) -> &Arc<dyn Transport> {
         &self.transport
+    }
+
+    /// Holds the device for one whole operation.
+    fn session(&self) -> MutexGuard<'_, ()> {
+        // The guarded value is `()`: nothing can be left half-updated by a panic.
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sends one command; returns the data of a `9000` answer, or the status word's error.
@@ -367,12 +383,22 @@ impl EthApp {
     /// GET APP CONFIGURATION: app version and settings. Needs no user action and does not
     /// disturb the app, so it doubles as a liveness probe (locked / wrong app show up here).
     pub fn app_configuration(&self) -> Result<AppConfiguration, DeviceError> {
+        let _session = self.session();
+        self.app_configuration_unlocked()
+    }
+
+    fn app_configuration_unlocked(&self) -> Result<AppConfiguration, DeviceError> {
         let command = ApduCommand::new(CLA, INS_GET_APP_CONFIGURATION, 0x00, 0x00, Vec::new())?;
         AppConfiguration::parse(self.call(&command)?.data())
     }
 
     /// The OS's GET APP AND VERSION (`B0 01 00 00`): which app is open (`BOLOS` = dashboard).
     pub fn app_and_version(&self) -> Result<AppAndVersion, DeviceError> {
+        let _session = self.session();
+        self.app_and_version_unlocked()
+    }
+
+    fn app_and_version_unlocked(&self) -> Result<AppAndVersion, DeviceError> {
         let command = ApduCommand::new(CLA_OS, INS_OS_GET_APP_AND_VERSION, 0x00, 0x00, Vec::new())?;
         AppAndVersion::parse(self.call(&command)?.data())
     }
@@ -381,7 +407,8 @@ impl EthApp {
     /// Fails with [`DeviceError::Locked`] or [`DeviceError::WrongApp`] (naming the open app
     /// when the device says) otherwise.
     pub fn ensure_ethereum_app(&self) -> Result<AppConfiguration, DeviceError> {
-        match self.app_and_version() {
+        let _session = self.session();
+        match self.app_and_version_unlocked() {
             Ok(app) if !app.is_ethereum() => {
                 return Err(DeviceError::WrongApp {
                     status: super::error::SW_OK,
@@ -393,13 +420,14 @@ impl EthApp {
             Err(DeviceError::WrongApp { .. } | DeviceError::Status { .. }) => {}
             Err(other) => return Err(other),
         }
-        self.app_configuration()
+        self.app_configuration_unlocked()
     }
 
     /// What the device is doing right now, for a listing. Sends only commands that need no user
     /// action.
     pub fn status(&self) -> AppStatus {
-        match self.app_and_version() {
+        let _session = self.session();
+        match self.app_and_version_unlocked() {
             Ok(app) if app.is_dashboard() => {
                 return AppStatus::Dashboard {
                     os_version: app.version,
@@ -417,7 +445,7 @@ impl EthApp {
             Err(DeviceError::WrongApp { .. } | DeviceError::Status { .. }) => {}
             Err(other) => return AppStatus::Error(other),
         }
-        match self.app_configuration() {
+        match self.app_configuration_unlocked() {
             Ok(config) => AppStatus::Ethereum(config),
             Err(DeviceError::Locked { .. }) => AppStatus::Locked,
             Err(error) => AppStatus::Error(error),
@@ -443,6 +471,7 @@ impl EthApp {
             P2_NO_CHAINCODE
         };
         let command = ApduCommand::new(CLA, INS_GET_PUBLIC_KEY, p1, p2, path.to_apdu_bytes())?;
+        let _session = self.session();
         PublicAddress::parse(self.call(&command)?.data(), options.chain_code)
     }
 
@@ -465,6 +494,7 @@ impl EthApp {
         expected: &Address,
     ) -> Result<WalletSignature, DeviceError> {
         let commands = personal_message_apdus(path, message)?;
+        let _session = self.session();
         let last = commands.len() - 1;
         let mut final_answer = None;
         for (i, command) in commands.iter().enumerate() {

@@ -16,6 +16,7 @@ use ledger_transport_hid::hidapi::{self, HidApi, HidError};
 use ledger_transport_hid::{LedgerHIDError, TransportNativeHID};
 
 use super::error::DeviceError;
+use super::eth_app::{AppStatus, EthApp};
 use super::transport::{ApduAnswer, ApduCommand, Transport};
 
 /// USB vendor id of every current Ledger device.
@@ -153,6 +154,31 @@ pub fn list_devices() -> Result<Vec<HidDeviceInfo>, DeviceError> {
     // Some backends list a device once per top-level collection; the path identifies it.
     devices.dedup_by(|a, b| a.path == b.path);
     Ok(devices)
+}
+
+/// One Ledger on USB and what it is doing, for a `devices` listing.
+#[derive(Debug)]
+pub struct DeviceListing {
+    /// Model, serial number, path.
+    pub info: HidDeviceInfo,
+    /// Open app and version, locked, or why it could not be asked (e.g. permission denied).
+    pub status: AppStatus,
+}
+
+/// Lists the Ledgers on USB and asks each which app is open (only commands that need no user
+/// action: `B0 01` and GET APP CONFIGURATION). A device that cannot be opened is listed with
+/// [`AppStatus::Error`] (e.g. [`DeviceError::PermissionDenied`]) rather than failing the list.
+pub fn probe_devices() -> Result<Vec<DeviceListing>, DeviceError> {
+    Ok(list_devices()?
+        .into_iter()
+        .map(|info| {
+            let status = match HidTransport::open(&info) {
+                Ok(transport) => EthApp::from_transport(transport).status(),
+                Err(error) => AppStatus::Error(error),
+            };
+            DeviceListing { info, status }
+        })
+        .collect())
 }
 
 /// A Ledger over USB HID.
@@ -462,6 +488,30 @@ mod tests {
                 ""
             ),
             DeviceError::Busy { .. }
+        ));
+    }
+
+    #[test]
+    fn listing_never_fails_without_a_device() {
+        // CI has no Ledger (and a container may have no HID at all); a developer may have one.
+        match list_devices() {
+            Ok(devices) if devices.is_empty() => {
+                assert!(matches!(
+                    HidTransport::open_first(),
+                    Err(DeviceError::NotFound { serial: None })
+                ));
+                assert!(probe_devices().unwrap().is_empty());
+            }
+            Ok(devices) => assert!(devices.iter().all(|d| !d.path.is_empty()), "{devices:?}"),
+            Err(error) => assert!(
+                matches!(error, DeviceError::HidUnavailable { .. }),
+                "{error:?}"
+            ),
+        }
+        // A serial number no device has is never "found".
+        assert!(matches!(
+            HidTransport::open_serial("no-such-serial-\u{1F50D}"),
+            Err(DeviceError::NotFound { serial: Some(_) } | DeviceError::HidUnavailable { .. })
         ));
     }
 

@@ -29,7 +29,9 @@ pub use error::{DeviceError, DeviceErrorKind, status_word_name};
 pub use eth_app::{
     AddressOptions, AppAndVersion, AppConfiguration, AppStatus, AppVersion, EthApp, PublicAddress,
 };
-pub use hid::{HidDeviceInfo, HidTransport, LedgerModel, list_devices};
+pub use hid::{
+    DeviceListing, HidDeviceInfo, HidTransport, LedgerModel, list_devices, probe_devices,
+};
 pub use inprocess::InProcessTransport;
 pub use path::{DerivationPath, PathError};
 pub use signer::LedgerSigner;
@@ -46,6 +48,18 @@ pub const UDEV_RULES_PATH: &str = "/etc/udev/rules.d/20-hw1.rules";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_and_transports_can_cross_threads() {
+        // Callers move these into `spawn_blocking`.
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<EthApp>();
+        send_sync::<LedgerSigner>();
+        send_sync::<HidTransport>();
+        send_sync::<TcpTransport>();
+        send_sync::<InProcessTransport>();
+        send_sync::<DeviceError>();
+    }
 
     #[test]
     fn udev_rules_grant_access_to_the_ledger_vendor() {

@@ -21,6 +21,17 @@ pub struct LedgerSigner {
     address: Mutex<Option<Address>>,
 }
 
+impl Clone for LedgerSigner {
+    /// A signer for the same account sharing the device (operations still take turns).
+    fn clone(&self) -> Self {
+        Self {
+            app: self.app.clone(),
+            path: self.path.clone(),
+            address: Mutex::new(*self.cache()),
+        }
+    }
+}
+
 impl LedgerSigner {
     /// A signer for `path`; talks to the device only when first used.
     pub fn new(app: EthApp, path: DerivationPath) -> Self {

@@ -195,22 +195,7 @@ pub fn generate_identity<S: Signer>(
         });
     }
 
-    let mut wallet_pre_key = [0u8; 32];
-    OsRng.fill_bytes(&mut wallet_pre_key);
-    let enable_text = eip191::enable_identity_text(&wallet_pre_key);
-    let enable_signature = wallet_sign(
-        signer,
-        &wallet,
-        prompt,
-        SignaturePrompt {
-            purpose: SignaturePurpose::EnableIdentity,
-            step: 2,
-            total: 2,
-            text: &enable_text,
-        },
-    )?;
-    let encrypted_bundle = EncryptedBundle::seal(&bundle, wallet_pre_key, &enable_signature)?;
-    wallet_pre_key.zeroize();
+    let encrypted_bundle = seal_with_new_signature(signer, &wallet, &bundle, prompt, (2, 2))?;
 
     let public = bundle.public_bundle();
     Ok(NewIdentity {
@@ -220,6 +205,35 @@ pub fn generate_identity<S: Signer>(
         bundle,
         encrypted_bundle,
     })
+}
+
+/// Seals `bundle` under the wallet's signature of the Enable Identity text for a fresh
+/// random wallet pre-key (verified before use). Used by key generation and to write an
+/// encrypted local keystore. `position` is (step, total) for the prompt.
+pub fn seal_with_new_signature<S: Signer>(
+    signer: &S,
+    wallet: &Address,
+    bundle: &PrivateKeyBundleV1,
+    prompt: &mut dyn FnMut(SignaturePrompt<'_>),
+    position: (usize, usize),
+) -> Result<EncryptedBundle, FlowError<S::Error>> {
+    let mut wallet_pre_key = [0u8; 32];
+    OsRng.fill_bytes(&mut wallet_pre_key);
+    let enable_text = eip191::enable_identity_text(&wallet_pre_key);
+    let enable_signature = wallet_sign(
+        signer,
+        wallet,
+        prompt,
+        SignaturePrompt {
+            purpose: SignaturePurpose::EnableIdentity,
+            step: position.0,
+            total: position.1,
+            text: &enable_text,
+        },
+    )?;
+    let sealed = EncryptedBundle::seal(bundle, wallet_pre_key, &enable_signature)?;
+    wallet_pre_key.zeroize();
+    Ok(sealed)
 }
 
 /// Key retrieval: asks the wallet for the Enable Identity signature of the stored

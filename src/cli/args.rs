@@ -1,0 +1,219 @@
+//! Command-line arguments (clap derive). Every flag a CI pipeline would set also reads
+//! an `XMTP_LEDGER_*` environment variable.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   usage error (bad flag, argument or input file)
+  2   device error (other than those below)
+  3   network error (node unreachable, refused, timed out)
+  4   verification failed (no valid identity, bad signature)
+  5   decryption failed (wrong account or tampered bundle)
+  20  rejected on the device
+  21  device locked
+  22  Ethereum app not open on the device
+  23  no device found, or no permission to open it";
+
+/// Bind an XMTP v2 messaging identity to an Ethereum account on a Ledger hardware wallet.
+#[derive(Debug, Parser)]
+#[command(name = "xmtp-ledger", version, about, long_about = None, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Wallet device: `hid` (first USB Ledger), `hid:SERIAL`, `tcp://HOST:PORT`
+    /// (Speculos or `xmtp-ledger emulator`), or `emulator` (in-process software device;
+    /// keys NOT protected by hardware).
+    #[arg(long, global = true, env = "XMTP_LEDGER_DEVICE", default_value = "hid")]
+    pub device: String,
+
+    /// XMTP node: `local` (the node on this machine, started in-process if none
+    /// listens) or a URL such as `http://127.0.0.1:5556` or `https://node.example`.
+    #[arg(
+        long,
+        global = true,
+        env = "XMTP_LEDGER_NETWORK",
+        default_value = "local"
+    )]
+    pub network: String,
+
+    #[command(flatten)]
+    pub account: AccountArgs,
+
+    /// File holding the software device's BIP-39 mnemonic (with `--device emulator`).
+    /// Also read from `XMTP_LEDGER_MNEMONIC` (the words themselves).
+    #[arg(
+        long,
+        global = true,
+        env = "XMTP_LEDGER_MNEMONIC_FILE",
+        value_name = "FILE"
+    )]
+    pub mnemonic_file: Option<PathBuf>,
+
+    /// Machine-readable JSON on stdout; no prompts or spinners.
+    #[arg(long, global = true, env = "XMTP_LEDGER_JSON", action = ArgAction::SetTrue)]
+    pub json: bool,
+
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, env = "XMTP_LEDGER_QUIET", action = ArgAction::SetTrue)]
+    pub quiet: bool,
+
+    /// Seconds to wait for the node and for device I/O that needs no user action.
+    /// Waiting for a person to approve on the device is not limited by this.
+    #[arg(
+        long,
+        global = true,
+        env = "XMTP_LEDGER_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub timeout: u64,
+}
+
+/// Which account of the device: one of `--account`, `--hd-path`, `--legacy`.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct AccountArgs {
+    /// Ledger Live account index: m/44'/60'/N'/0/0 (the default is account 0).
+    #[arg(long, global = true, env = "XMTP_LEDGER_ACCOUNT", value_name = "N")]
+    pub account: Option<u32>,
+
+    /// Full BIP-32 path, e.g. m/44'/60'/5'/0/0 (hardened with ' or h).
+    #[arg(long, global = true, env = "XMTP_LEDGER_HD_PATH", value_name = "PATH")]
+    pub hd_path: Option<String>,
+
+    /// Legacy (Ledger Chrome app / MEW) index: m/44'/60'/0'/N.
+    #[arg(long, global = true, env = "XMTP_LEDGER_LEGACY", value_name = "N")]
+    pub legacy: Option<u32>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List Ledger devices on USB: model, serial, open app, locked or not.
+    Devices,
+    /// Print the account's address (and public key).
+    Address {
+        /// Also show the address on the device so you can check it there.
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Create an XMTP identity for the account and publish it (2 device signatures).
+    Init {
+        /// Replace an identity already on the node.
+        #[arg(long, env = "XMTP_LEDGER_FORCE")]
+        force: bool,
+        /// Write what would be published to DIR instead of publishing it
+        /// (publish it later with `xmtp-ledger publish DIR`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Retrieve and decrypt the account's identity (1 device signature).
+    Unlock {
+        /// Decrypt this encrypted bundle (hex, base64 or raw) instead of fetching it.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+        /// Save the keys to FILE (0600), encrypted under a fresh device signature.
+        #[arg(long, value_name = "FILE")]
+        keystore: Option<PathBuf>,
+    },
+    /// Check that ADDRESS has a valid XMTP identity on the node.
+    Verify {
+        /// The wallet address (0x…).
+        address: String,
+    },
+    /// Decode and check a contact bundle, signed key, (encrypted) private key bundle or
+    /// auth token given as hex, base64 or raw bytes.
+    Inspect {
+        /// The file to read, or `-` for stdin.
+        input: PathBuf,
+    },
+    /// Publish what `init --out DIR` wrote.
+    Publish {
+        /// The directory written by `init --out`.
+        dir: PathBuf,
+        /// Replace an identity already on the node.
+        #[arg(long, env = "XMTP_LEDGER_FORCE")]
+        force: bool,
+    },
+    /// Run an XMTP MessageApi node (gRPC) on an embedded SQLite file.
+    Node {
+        /// Address to listen on.
+        #[arg(
+            long,
+            env = "XMTP_LEDGER_NODE_LISTEN",
+            default_value = "127.0.0.1:5556"
+        )]
+        listen: String,
+        /// SQLite database file (default: under the user's data directory).
+        #[arg(long, env = "XMTP_LEDGER_NODE_DB", value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
+    /// Run the software Ledger (Ethereum app) on a TCP port, Speculos-compatible.
+    /// Keys are NOT protected by hardware.
+    Emulator {
+        /// Address to listen on.
+        #[arg(
+            long,
+            env = "XMTP_LEDGER_EMULATOR_LISTEN",
+            default_value = "127.0.0.1:9999"
+        )]
+        listen: String,
+        /// What the emulated user does at each review.
+        #[arg(long, env = "XMTP_LEDGER_EMULATOR_POLICY", value_enum, default_value_t = EmulatorPolicy::Approve)]
+        policy: EmulatorPolicy,
+        /// Reject reviews whose message contains TEXT and approve the others
+        /// (repeatable), e.g. `--reject-containing "XMTP : Enable Identity"`.
+        #[arg(long, value_name = "TEXT")]
+        reject_containing: Vec<String>,
+    },
+    /// Linux udev rules that let your user open a Ledger over USB.
+    Udev {
+        #[command(subcommand)]
+        action: UdevAction,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `udev print` / `udev install`.
+#[derive(Debug, Subcommand)]
+pub enum UdevAction {
+    /// Print the rules.
+    Print,
+    /// Install the rules into /etc/udev/rules.d and reload udev (needs root).
+    Install {
+        /// Directory to install into.
+        #[arg(long, default_value = "/etc/udev/rules.d")]
+        dir: PathBuf,
+    },
+}
+
+/// The emulated user's answer to reviews.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EmulatorPolicy {
+    /// Approve everything.
+    Approve,
+    /// Reject everything.
+    Reject,
+    /// Ask on this terminal.
+    Ask,
+}

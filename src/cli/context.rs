@@ -1,0 +1,94 @@
+//! Turning the global flags into the things commands use: the derivation path, the
+//! device (USB, TCP or the in-process software device) and the output settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledger_app::{DeviceConfig, SoftwareDevice};
+use zeroize::Zeroizing;
+
+use super::args::GlobalArgs;
+use super::error::CliError;
+use super::ui::Ui;
+use xmtp_ledger::device::{
+    DerivationPath, DeviceSpec, EthApp, InProcessTransport, LedgerSigner, TcpOptions,
+};
+
+/// The environment variable holding the software device's mnemonic words.
+pub const MNEMONIC_ENV: &str = "XMTP_LEDGER_MNEMONIC";
+/// The environment variable holding the software device's BIP-39 passphrase.
+pub const PASSPHRASE_ENV: &str = "XMTP_LEDGER_PASSPHRASE";
+
+/// The derivation path chosen by `--account`, `--hd-path` or `--legacy` (default: account 0).
+pub fn derivation_path(global: &GlobalArgs) -> Result<DerivationPath, CliError> {
+    let account = &global.account;
+    let path = if let Some(text) = &account.hd_path {
+        text.parse()
+    } else if let Some(index) = account.legacy {
+        DerivationPath::legacy(index)
+    } else {
+        DerivationPath::ledger_live(account.account.unwrap_or(0))
+    };
+    path.map_err(|e| CliError::Usage(format!("bad account: {e}")))
+}
+
+/// The software device's configuration: mnemonic from `XMTP_LEDGER_MNEMONIC` or
+/// `--mnemonic-file` (never from argv), else the public test mnemonic. Warns loudly.
+pub fn emulator_config(global: &GlobalArgs, ui: &Ui) -> Result<DeviceConfig, CliError> {
+    let mnemonic: Option<Zeroizing<String>> = if let Some(file) = &global.mnemonic_file {
+        let text = std::fs::read_to_string(file).map_err(CliError::io(format!(
+            "reading mnemonic file {}",
+            file.display()
+        )))?;
+        Some(Zeroizing::new(text.trim().to_owned()))
+    } else {
+        std::env::var(MNEMONIC_ENV)
+            .ok()
+            .map(|words| Zeroizing::new(words.trim().to_owned()))
+    };
+    let mut config = match &mnemonic {
+        Some(words) => DeviceConfig::new(words.as_str()),
+        None => DeviceConfig::test_mnemonic(),
+    };
+    if let Ok(passphrase) = std::env::var(PASSPHRASE_ENV) {
+        config = config.with_passphrase(Zeroizing::new(passphrase).as_str());
+    }
+    if config.is_public_test_key() {
+        ui.warn(
+            "SOFTWARE DEVICE with the PUBLIC test mnemonic \"test test … junk\": anyone can \
+             sign as this account. Never use it for a real identity.",
+        );
+    } else {
+        ui.warn("SOFTWARE DEVICE: keys are in this process's memory, NOT protected by hardware.");
+    }
+    Ok(config)
+}
+
+/// The Ethereum app on the device named by `--device`. A real device is never replaced
+/// by the software one: `emulator` has to be asked for by name.
+pub fn open_app(global: &GlobalArgs, ui: &Ui) -> Result<EthApp, CliError> {
+    let spec: DeviceSpec = global.device.parse()?;
+    if spec == DeviceSpec::Emulator {
+        let config = emulator_config(global, ui)?;
+        let device = SoftwareDevice::new(config)
+            .map_err(|e| CliError::Usage(format!("software device: {e}")))?;
+        return Ok(EthApp::new(Arc::new(InProcessTransport::new(Arc::new(
+            device,
+        )))));
+    }
+    let transport = spec.open(TcpOptions {
+        connect_timeout: Duration::from_secs(global.timeout),
+        // Replies wait for the person to approve on the device: no read timeout.
+        read_timeout: None,
+    })?;
+    Ok(EthApp::new(transport))
+}
+
+/// A signer for the chosen account, checked to be the Ethereum app and unlocked.
+pub fn open_signer(global: &GlobalArgs, ui: &Ui) -> Result<LedgerSigner, CliError> {
+    let app = open_app(global, ui)?;
+    let config = app.ensure_ethereum_app()?;
+    ui.detail(format!("Ethereum app {} is open", config.version));
+    let path = derivation_path(global)?;
+    Ok(LedgerSigner::connect(app, path)?)
+}

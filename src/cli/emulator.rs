@@ -1,0 +1,87 @@
+//! `emulator`: the software Ledger (Ethereum app) on a Speculos-compatible TCP port, for
+//! CI pipelines and trying the tool without hardware. Keys are NOT protected by hardware.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use ledger_app::screen::reviewed_message;
+use ledger_app::tcp::TcpServer;
+use ledger_app::{ApprovalPolicy, Screen, SoftwareDevice};
+
+use super::args::{EmulatorPolicy, GlobalArgs};
+use super::context::emulator_config;
+use super::error::CliError;
+use super::ui::Ui;
+
+/// Serves until SIGINT/SIGTERM. Prints the bound address alone on stdout once listening.
+pub fn run(
+    global: &GlobalArgs,
+    ui: &Ui,
+    listen: &str,
+    policy: EmulatorPolicy,
+    reject_containing: &[String],
+) -> Result<(), CliError> {
+    let config = emulator_config(global, ui)?;
+    let device = Arc::new(
+        SoftwareDevice::new(config)
+            .map_err(|e| CliError::Usage(format!("software device: {e}")))?,
+    );
+    device.set_approval(approval(policy, reject_containing.to_vec()));
+    let quiet = ui.clone();
+    device.set_screen_listener(Some(Arc::new(move |screen: &Screen| {
+        quiet.detail(format!("[screen] {}: {}", screen.title, screen.text));
+    })));
+
+    let server = TcpServer::spawn(device, listen)
+        .map_err(|e| CliError::Usage(format!("cannot listen on {listen}: {e}")))?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", server.local_addr());
+        let _ = stdout.flush();
+    }
+    ui.status(format!(
+        "software Ledger listening on {} (use --device tcp://{}); Ctrl-C to stop",
+        server.local_addr(),
+        server.local_addr()
+    ));
+    wait_for_shutdown_signal()?;
+    let _ = server.shutdown();
+    ui.status("software Ledger stopped");
+    Ok(())
+}
+
+/// The emulated person's decision at each review. `reject_containing` rejects reviews
+/// whose message contains any of the given texts (so a pipeline can exercise a rejection
+/// at one particular prompt) and approves the rest.
+fn approval(policy: EmulatorPolicy, reject_containing: Vec<String>) -> ApprovalPolicy {
+    if !reject_containing.is_empty() {
+        return ApprovalPolicy::ask(move |screens: &[Screen]| {
+            let message = reviewed_message(screens).unwrap_or_default();
+            !reject_containing
+                .iter()
+                .any(|needle| message.contains(needle.as_str()))
+        });
+    }
+    match policy {
+        EmulatorPolicy::Approve => ApprovalPolicy::Approve,
+        EmulatorPolicy::Reject => ApprovalPolicy::Reject,
+        EmulatorPolicy::Ask => ApprovalPolicy::ask_on_tty(),
+    }
+}
+
+fn wait_for_shutdown_signal() -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::io("starting the signal handler"))?;
+    runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(CliError::io("installing the SIGTERM handler"))?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,99 @@
+//! One error type for the CLI, mapped to the documented exit codes and to messages a
+//! person can act on.
+
+use std::process::ExitCode;
+
+use xmtp_ledger::device::{DeviceError, DeviceErrorKind};
+use xmtp_ledger::flow::FlowError;
+use xmtp_ledger::identity::IdentityError;
+use xmtp_ledger::keystore::KeystoreError;
+use xmtp_ledger::network::NetworkError;
+
+/// What went wrong, grouped by the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad flags, arguments or input (exit 1).
+    #[error("{0}")]
+    Usage(String),
+    /// The wallet device failed or refused (exit 2 or 20–23).
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// The node failed or refused (exit 3).
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// Something that must verify did not (exit 4).
+    #[error("{0}")]
+    Verification(String),
+    /// Decryption failed (exit 5).
+    #[error("{0}")]
+    Decryption(String),
+    /// A local file could not be read or written (exit 1).
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// An I/O error with what we were doing.
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let context = context.into();
+        move |source| Self::Io { context, source }
+    }
+
+    /// The documented exit code (see `--help`).
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Self::Usage(_) | Self::Io { .. } => 1,
+            Self::Device(e) => match e.kind() {
+                DeviceErrorKind::Rejected => 20,
+                DeviceErrorKind::Locked => 21,
+                DeviceErrorKind::WrongApp => 22,
+                DeviceErrorKind::NotFound | DeviceErrorKind::PermissionDenied => 23,
+                _ => 2,
+            },
+            Self::Network(_) => 3,
+            Self::Verification(_) => 4,
+            Self::Decryption(_) => 5,
+        })
+    }
+}
+
+impl From<FlowError<DeviceError>> for CliError {
+    fn from(error: FlowError<DeviceError>) -> Self {
+        match error {
+            FlowError::Signer(e) => Self::Device(e),
+            FlowError::BadWalletSignature { purpose, source } => Self::Verification(format!(
+                "the device's {} signature does not verify ({source}); nothing was used or \
+                 published: reconnect the device and retry",
+                purpose.header()
+            )),
+            FlowError::Keystore(e) => keystore_error(e),
+            FlowError::Identity(e) => Self::Verification(format!("invalid identity: {e}")),
+            FlowError::WrongWallet { expected, found } => Self::Verification(format!(
+                "the stored identity belongs to {found}, not to this account {expected}"
+            )),
+        }
+    }
+}
+
+/// Decryption failures get exit 5, malformed bundles exit 4.
+pub fn keystore_error(error: KeystoreError) -> CliError {
+    match error {
+        KeystoreError::WrongKeyOrTampered => CliError::Decryption(
+            "cannot decrypt the private key bundle: it was encrypted for another account or \
+             was altered (check --account / --hd-path / --legacy and the device passphrase)"
+                .into(),
+        ),
+        other => CliError::Verification(format!("bad encrypted bundle: {other}")),
+    }
+}
+
+impl From<IdentityError> for CliError {
+    fn from(error: IdentityError) -> Self {
+        Self::Verification(error.to_string())
+    }
+}

@@ -1,0 +1,47 @@
+//! The `init` / `unlock` result: the JSON contract and its human form.
+
+use serde::Serialize;
+
+use xmtp_ledger::identity::{Address, PrivateKeyBundleV1, topic};
+
+/// `{"address","hd_path","identity_public_key","pre_key_public_keys":[...],"contact_topic","private_store_topic"}`.
+/// Public keys are 65-byte uncompressed, lowercase hex. Never any private material.
+#[derive(Debug, Serialize)]
+pub struct IdentityOutput {
+    pub address: String,
+    pub hd_path: String,
+    pub identity_public_key: String,
+    pub pre_key_public_keys: Vec<String>,
+    pub contact_topic: String,
+    pub private_store_topic: String,
+}
+
+impl IdentityOutput {
+    /// The public description of `bundle`, owned by `wallet`.
+    pub fn new(wallet: &Address, hd_path: String, bundle: &PrivateKeyBundleV1) -> Self {
+        Self {
+            address: wallet.to_string(),
+            hd_path,
+            identity_public_key: hex::encode(bundle.identity_key().public_key().point()),
+            pre_key_public_keys: bundle
+                .pre_keys()
+                .iter()
+                .map(|k| hex::encode(k.public_key().point()))
+                .collect(),
+            contact_topic: topic::contact_topic(wallet),
+            private_store_topic: topic::private_store_topic(wallet),
+        }
+    }
+
+    /// Several lines for a person.
+    pub fn human(&self, headline: &str) -> String {
+        format!(
+            "{headline}\n  address        {}\n  hd path        {}\n  identity key   {}\n  pre-key        {}\n  contact topic  {}",
+            self.address,
+            self.hd_path,
+            self.identity_public_key,
+            self.pre_key_public_keys.first().map_or("-", String::as_str),
+            self.contact_topic,
+        )
+    }
+}

@@ -1,0 +1,189 @@
+//! `inspect FILE|-`: decode and check any XMTP v2 key artefact without a device or node.
+
+use serde::Serialize;
+
+use xmtp_ledger::identity::auth;
+use xmtp_ledger::identity::{ContactBundle, PrivateKeyBundleV1, PublicKeyV1, SignedPublicKey};
+use xmtp_ledger::keystore::EncryptedBundle;
+
+/// The result of inspecting (or verifying) one artefact; also the `--json` contract.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Report {
+    /// What the bytes are, e.g. `contact_bundle_v2`.
+    pub kind: &'static str,
+    /// Every signature that can be checked without a device checks out.
+    pub valid: bool,
+    /// The wallet that signed the identity key, EIP-55.
+    pub wallet_address: Option<String>,
+    /// The identity key, 65-byte uncompressed, lowercase hex.
+    pub identity_public_key: Option<String>,
+    /// The (current) pre-key, 65-byte uncompressed, lowercase hex.
+    pub pre_key_public_key: Option<String>,
+    /// What is wrong, for a person to read.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    fn new(kind: &'static str) -> Self {
+        Self {
+            kind,
+            valid: false,
+            wallet_address: None,
+            identity_public_key: None,
+            pre_key_public_key: None,
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// Recognises and checks the bytes. Kinds are tried from the most to the least
+/// constrained encoding, because protobuf decoding alone accepts many byte strings.
+pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
+    if !bearer {
+        if let Ok(encrypted) = EncryptedBundle::decode(bytes) {
+            let mut report = Report::new("encrypted_private_key_bundle");
+            report.valid = true;
+            report.problems.push(format!(
+                "encrypted: `xmtp-ledger unlock --from-file` decrypts it with the wallet that \
+                 signs \"XMTP : Enable Identity\" for wallet pre-key {}",
+                hex::encode(encrypted.wallet_pre_key)
+            ));
+            return report;
+        }
+        if let Ok(bundle) = PrivateKeyBundleV1::decode(bytes) {
+            let mut report = Report::new("private_key_bundle");
+            report.identity_public_key =
+                Some(hex::encode(bundle.identity_key().public_key().point()));
+            report.pre_key_public_key =
+                Some(hex::encode(bundle.current_pre_key().public_key().point()));
+            match bundle.verify() {
+                Ok(wallet) => {
+                    report.valid = true;
+                    report.wallet_address = Some(wallet.to_string());
+                }
+                Err(e) => report.problems.push(e.to_string()),
+            }
+            report
+                .problems
+                .push("this file holds PRIVATE keys in clear: keep it secret or delete it".into());
+            return report;
+        }
+        if let Ok(contact) = ContactBundle::decode(bytes) {
+            return contact_report(&contact);
+        }
+    }
+    if let Ok(verified) = auth::verify_token_bytes(
+        bytes,
+        0,
+        auth::TokenPolicy {
+            // Offline inspection checks signatures, not age: an old token is still well formed.
+            max_age: std::time::Duration::MAX,
+            max_future_skew: std::time::Duration::MAX,
+        },
+    ) {
+        let mut report = Report::new("auth_token");
+        report.valid = true;
+        report.wallet_address = Some(verified.wallet.to_string());
+        report.identity_public_key = Some(hex::encode(verified.identity_key.point()));
+        return report;
+    }
+    if let Ok(key) = SignedPublicKey::decode(bytes) {
+        let mut report = Report::new("signed_public_key_v2");
+        report.identity_public_key = Some(hex::encode(key.point()));
+        match key.wallet_address() {
+            Ok(wallet) => {
+                report.valid = true;
+                report.wallet_address = Some(wallet.to_string());
+            }
+            Err(e) => report
+                .problems
+                .push(format!("not a wallet-signed identity key: {e}")),
+        }
+        return report;
+    }
+    if let Ok(key) = PublicKeyV1::decode(bytes) {
+        let mut report = Report::new("signed_public_key_v1");
+        report.identity_public_key = Some(hex::encode(key.point()));
+        match key.wallet_address() {
+            Ok(wallet) => {
+                report.valid = true;
+                report.wallet_address = Some(wallet.to_string());
+            }
+            Err(e) => report
+                .problems
+                .push(format!("not a wallet-signed identity key: {e}")),
+        }
+        return report;
+    }
+    let mut report = Report::new("unknown");
+    report.problems.push(
+        "not a contact bundle, signed public key, private key bundle, encrypted private key \
+         bundle or auth token"
+            .into(),
+    );
+    report
+}
+
+/// The report for a contact bundle: decoded, then every signature checked.
+pub fn contact_report(contact: &ContactBundle) -> Report {
+    let (kind, identity, pre_key) = match contact {
+        ContactBundle::V1(b) => (
+            "contact_bundle_v1",
+            *b.identity_key.point(),
+            *b.pre_key.point(),
+        ),
+        ContactBundle::V2(b) => (
+            "contact_bundle_v2",
+            *b.identity_key.point(),
+            *b.pre_key.point(),
+        ),
+    };
+    let mut report = Report::new(kind);
+    report.identity_public_key = Some(hex::encode(identity));
+    report.pre_key_public_key = Some(hex::encode(pre_key));
+    match contact.verify() {
+        Ok(verified) => {
+            report.valid = true;
+            report.wallet_address = Some(verified.wallet_address.to_string());
+        }
+        Err(e) => report.problems.push(e.to_string()),
+    }
+    report
+}
+
+/// Runs `inspect FILE|-`: exit 0 when every check passes, 4 otherwise.
+pub fn run(ui: &super::ui::Ui, input: &std::path::Path) -> Result<(), super::error::CliError> {
+    use super::error::CliError;
+    const MAX_INPUT_BYTES: u64 = 4 << 20;
+    let raw = super::input::read_input(input, MAX_INPUT_BYTES)
+        .map_err(CliError::io(format!("reading {}", input.display())))?;
+    let decoded = super::input::decode_flexible(raw);
+    let report = inspect(&decoded.bytes, decoded.bearer);
+    ui.result(&report, || {
+        let mut lines = vec![format!(
+            "{}: {}",
+            report.kind,
+            if report.valid { "valid" } else { "INVALID" }
+        )];
+        let fields = [
+            ("wallet", &report.wallet_address),
+            ("identity key", &report.identity_public_key),
+            ("pre-key", &report.pre_key_public_key),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                lines.push(format!("  {name:<13}{value}"));
+            }
+        }
+        lines.extend(report.problems.iter().map(|p| format!("  note: {p}")));
+        lines.join("\n")
+    });
+    if report.valid {
+        Ok(())
+    } else {
+        Err(CliError::Verification(format!(
+            "{} does not check out",
+            input.display()
+        )))
+    }
+}

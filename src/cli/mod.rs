@@ -1,0 +1,90 @@
+//! The `xmtp-ledger` command line: one module per subcommand, results on stdout,
+//! progress and device prompts on stderr, documented exit codes.
+
+mod address;
+pub mod args;
+mod completions;
+mod context;
+mod devices;
+mod emulator;
+pub mod error;
+mod files;
+mod identity_output;
+mod init;
+mod input;
+mod inspect;
+mod node;
+mod node_access;
+mod out_dir;
+mod prompts;
+mod publish;
+mod publishing;
+mod udev;
+mod ui;
+mod unlock;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, UdevAction};
+use error::CliError;
+use ui::Ui;
+
+/// Parses the command line, runs the command and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are not errors; every usage error is exit 1.
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let ui = Ui::new(cli.global.json, cli.global.quiet, cli.global.verbose);
+    match run(&cli, &ui) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Devices => devices::run(ui),
+        Command::Address { confirm } => address::run(global, ui, *confirm),
+        Command::Init { force, out } => init::run(global, ui, *force, out.as_deref()),
+        Command::Unlock {
+            from_file,
+            keystore,
+        } => unlock::run(global, ui, from_file.as_deref(), keystore.as_deref()),
+        Command::Verify { address } => verify::run(global, ui, address),
+        Command::Inspect { input } => inspect::run(ui, input),
+        Command::Publish { dir, force } => publish::run(global, ui, dir, *force),
+        Command::Node { listen, db } => node::run(ui, listen, db.clone()),
+        Command::Emulator {
+            listen,
+            policy,
+            reject_containing,
+        } => emulator::run(global, ui, listen, *policy, reject_containing),
+        Command::Udev { action } => match action {
+            UdevAction::Print => {
+                udev::print();
+                Ok(())
+            }
+            UdevAction::Install { dir } => udev::install(ui, dir),
+        },
+        Command::Completions { shell } => {
+            completions::run(*shell);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The directory `init --out DIR` writes and `publish DIR` reads: everything needed to
+//! publish an identity later, nothing in clear that is secret.
+//!
+//! - `private-store.bin`: the `EncryptedPrivateKeyBundle` (opens only with the device)
+//! - `contact-v1.bin`, `contact-v2.bin`: the public contact bundles
+//! - `identity.json`: the public description (address, path, keys, topics)
+
+use std::path::{Path, PathBuf};
+
+use super::error::CliError;
+use super::files::{create_private_dir, write_private};
+use super::identity_output::IdentityOutput;
+use xmtp_ledger::flow::NewIdentity;
+
+/// File names inside the directory.
+pub const PRIVATE_STORE: &str = "private-store.bin";
+/// The v1 contact bundle.
+pub const CONTACT_V1: &str = "contact-v1.bin";
+/// The v2 contact bundle.
+pub const CONTACT_V2: &str = "contact-v2.bin";
+/// The public description.
+pub const IDENTITY_JSON: &str = "identity.json";
+
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Fails early (before the device is asked anything) if `dir` already holds an identity
+/// and `force` is not set.
+pub fn check_writable(dir: &Path, force: bool) -> Result<(), CliError> {
+    if !force && dir.join(PRIVATE_STORE).exists() {
+        return Err(CliError::Usage(format!(
+            "{} already holds an identity (add --force to replace it)",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the identity's files (0600) into `dir` (0700).
+pub fn write(dir: &Path, identity: &NewIdentity, hd_path: &str) -> Result<(), CliError> {
+    create_private_dir(dir)?;
+    let description = IdentityOutput::new(&identity.wallet, hd_path.to_owned(), &identity.bundle);
+    let json = serde_json::to_vec_pretty(&description)
+        .map_err(|e| CliError::Usage(format!("encoding identity.json: {e}")))?;
+    write_private(
+        &dir.join(PRIVATE_STORE),
+        &identity.encrypted_bundle.encode(),
+        true,
+    )?;
+    write_private(&dir.join(CONTACT_V1), &identity.contact_v1, true)?;
+    write_private(&dir.join(CONTACT_V2), &identity.contact_v2, true)?;
+    write_private(&dir.join(IDENTITY_JSON), &json, true)
+}
+
+/// The files read back by `publish`.
+pub struct OutDir {
+    /// `private-store.bin`.
+    pub private_store: Vec<u8>,
+    /// `contact-v1.bin`.
+    pub contact_v1: Vec<u8>,
+    /// `contact-v2.bin`.
+    pub contact_v2: Vec<u8>,
+}
+
+/// Reads the identity files from `dir`.
+pub fn read(dir: &Path) -> Result<OutDir, CliError> {
+    let read = |name: &str| -> Result<Vec<u8>, CliError> {
+        let path: PathBuf = dir.join(name);
+        super::input::read_input(&path, MAX_FILE_BYTES).map_err(CliError::io(format!(
+            "reading {} (written by `init --out`?)",
+            path.display()
+        )))
+    };
+    Ok(OutDir {
+        private_store: read(PRIVATE_STORE)?,
+        contact_v1: read(CONTACT_V1)?,
+        contact_v2: read(CONTACT_V2)?,
+    })
+}

@@ -1,0 +1,94 @@
+//! What the CLI tells a person: results on stdout (human text or `--json`), progress
+//! and device prompts on stderr, a spinner only when stderr is a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+/// Output settings from the global flags.
+#[derive(Clone, Debug)]
+pub struct Ui {
+    json: bool,
+    quiet: bool,
+    verbose: u8,
+    stderr_is_terminal: bool,
+}
+
+impl Ui {
+    /// From `--json`, `-q` and `-v`.
+    pub fn new(json: bool, quiet: bool, verbose: u8) -> Self {
+        Self {
+            json,
+            quiet,
+            verbose,
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// A progress line on stderr (hidden by `-q`).
+    pub fn status(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", message.as_ref());
+        }
+    }
+
+    /// Detail on stderr shown with `-v`.
+    pub fn detail(&self, message: impl AsRef<str>) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{}", message.as_ref());
+        }
+    }
+
+    /// A warning on stderr; shown even with `-q` because it concerns safety.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        eprintln!("warning: {}", message.as_ref());
+    }
+
+    /// Tells the person what to check and approve on the device, and spins while the
+    /// device waits (only on a terminal, never with `--json`). Drop the guard when the
+    /// device has answered.
+    pub fn device_prompt(&self, message: impl AsRef<str>) -> PromptGuard {
+        let message = message.as_ref();
+        if self.quiet {
+            return PromptGuard(None);
+        }
+        if self.stderr_is_terminal && !self.json {
+            let spinner = ProgressBar::new_spinner();
+            spinner.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            spinner.set_message(message.to_owned());
+            spinner.enable_steady_tick(Duration::from_millis(120));
+            PromptGuard(Some(spinner))
+        } else {
+            eprintln!("{message}");
+            PromptGuard(None)
+        }
+    }
+
+    /// Prints the result: `value` as one JSON document with `--json`, else `human`.
+    pub fn result<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        let mut stdout = std::io::stdout().lock();
+        let text = if self.json {
+            serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        } else {
+            human()
+        };
+        // A closed stdout (e.g. `| head`) is not worth a panic.
+        let _ = writeln!(stdout, "{text}");
+    }
+}
+
+/// Keeps a device prompt's spinner alive; clears it on drop.
+pub struct PromptGuard(Option<ProgressBar>);
+
+impl Drop for PromptGuard {
+    fn drop(&mut self) {
+        if let Some(spinner) = self.0.take() {
+            spinner.finish_and_clear();
+        }
+    }
+}

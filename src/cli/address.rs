@@ -17,9 +17,9 @@ struct AddressOutput {
 
 /// Reads (and with `--confirm`, shows on the device) the account's address.
 pub fn run(global: &GlobalArgs, ui: &Ui, confirm: bool) -> Result<(), CliError> {
+    let path = derivation_path(global)?;
     let app = open_app(global, ui)?;
     app.ensure_ethereum_app()?;
-    let path = derivation_path(global)?;
     let answer = {
         let _prompt = confirm.then(|| {
             ui.device_prompt(format!(

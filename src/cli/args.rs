@@ -181,6 +181,9 @@ pub enum Command {
         /// (repeatable), e.g. `--reject-containing "XMTP : Enable Identity"`.
         #[arg(long, value_name = "TEXT")]
         reject_containing: Vec<String>,
+        /// What the emulated device is doing, to exercise error handling.
+        #[arg(long, env = "XMTP_LEDGER_EMULATOR_STATE", value_enum, default_value_t = EmulatorState::Ready)]
+        state: EmulatorState,
     },
     /// Linux udev rules that let your user open a Ledger over USB.
     Udev {
@@ -205,6 +208,19 @@ pub enum UdevAction {
         #[arg(long, default_value = "/etc/udev/rules.d")]
         dir: PathBuf,
     },
+}
+
+/// The emulated device's state.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EmulatorState {
+    /// Unlocked, Ethereum app open.
+    Ready,
+    /// Locked: every command answers 0x5515.
+    Locked,
+    /// On the dashboard: no app open.
+    Dashboard,
+    /// Another app (Bitcoin) open.
+    OtherApp,
 }
 
 /// The emulated user's answer to reviews.

@@ -86,9 +86,10 @@ pub fn open_app(global: &GlobalArgs, ui: &Ui) -> Result<EthApp, CliError> {
 
 /// A signer for the chosen account, checked to be the Ethereum app and unlocked.
 pub fn open_signer(global: &GlobalArgs, ui: &Ui) -> Result<LedgerSigner, CliError> {
+    // A bad path is a usage error whether or not a device is plugged in.
+    let path = derivation_path(global)?;
     let app = open_app(global, ui)?;
     let config = app.ensure_ethereum_app()?;
     ui.detail(format!("Ethereum app {} is open", config.version));
-    let path = derivation_path(global)?;
     Ok(LedgerSigner::connect(app, path)?)
 }

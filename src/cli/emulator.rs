@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use ledger_app::screen::reviewed_message;
 use ledger_app::tcp::TcpServer;
-use ledger_app::{ApprovalPolicy, Screen, SoftwareDevice};
+use ledger_app::{ApprovalPolicy, RunningApp, Screen, SoftwareDevice};
 
-use super::args::{EmulatorPolicy, GlobalArgs};
+use super::args::{EmulatorPolicy, EmulatorState, GlobalArgs};
 use super::context::emulator_config;
 use super::error::CliError;
 use super::ui::Ui;
@@ -20,6 +20,7 @@ pub fn run(
     listen: &str,
     policy: EmulatorPolicy,
     reject_containing: &[String],
+    state: EmulatorState,
 ) -> Result<(), CliError> {
     let config = emulator_config(global, ui)?;
     let device = Arc::new(
@@ -27,6 +28,12 @@ pub fn run(
             .map_err(|e| CliError::Usage(format!("software device: {e}")))?,
     );
     device.set_approval(approval(policy, reject_containing.to_vec()));
+    match state {
+        EmulatorState::Ready => {}
+        EmulatorState::Locked => device.set_locked(true),
+        EmulatorState::Dashboard => device.set_running_app(RunningApp::Dashboard),
+        EmulatorState::OtherApp => device.set_running_app(RunningApp::other("Bitcoin", "2.2.3")),
+    }
     let quiet = ui.clone();
     device.set_screen_listener(Some(Arc::new(move |screen: &Screen| {
         quiet.detail(format!("[screen] {}: {}", screen.title, screen.text));

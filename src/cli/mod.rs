@@ -74,7 +74,8 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             listen,
             policy,
             reject_containing,
-        } => emulator::run(global, ui, listen, *policy, reject_containing),
+            state,
+        } => emulator::run(global, ui, listen, *policy, reject_containing, *state),
         Command::Udev { action } => match action {
             UdevAction::Print => {
                 udev::print();

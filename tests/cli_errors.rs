@@ -1,0 +1,241 @@
+//! Exit codes and messages people and pipelines rely on (see `xmtp-ledger --help`).
+
+mod common;
+
+use common::cli::{ACCOUNT_0, Service, Setup, command};
+
+#[test]
+fn help_documents_exit_codes_and_usage_errors_exit_1() {
+    let help = command().arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for line in [
+        "Exit codes:",
+        "20  rejected on the device",
+        "21  device locked",
+        "22  Ethereum app not open",
+        "23  no device found",
+        "3   network error",
+        "4   verification failed",
+        "5   decryption failed",
+    ] {
+        assert!(text.contains(line), "--help lacks {line:?}:\n{text}");
+    }
+    assert_eq!(
+        command()
+            .arg("--no-such-flag")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        command()
+            .args(["verify", "0x1234"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        command()
+            .args(["--hd-path", "m/44'/60'/x", "address"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn no_usb_device_is_an_error_never_a_silent_fallback() {
+    // The default device is USB HID; this machine has no Ledger plugged in.
+    let output = command()
+        .args(["--network", "http://127.0.0.1:9", "init"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(23),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Ledger"), "{stderr}");
+    assert!(
+        !stderr.contains("SOFTWARE DEVICE"),
+        "must not fall back to the software device"
+    );
+}
+
+#[test]
+fn device_states_map_to_their_exit_codes() {
+    let unreachable = command()
+        .args(["--device", "tcp://127.0.0.1:9", "address"])
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(23));
+
+    for (state, code, phrase) in [
+        ("locked", 21, "locked"),
+        ("dashboard", 22, "Ethereum app"),
+        ("other-app", 22, "Bitcoin"),
+    ] {
+        let setup = Setup::with_emulator(&["--state", state]);
+        let run = setup.run(&["init"]);
+        run.assert_code(code);
+        assert!(run.stderr.contains(phrase), "{state}: {}", run.stderr);
+        setup.run(&["verify", ACCOUNT_0]).assert_code(4);
+    }
+
+    let rejecting = Setup::with_emulator(&["--policy", "reject"]);
+    let run = rejecting.run(&["address", "--confirm"]);
+    run.assert_code(20);
+}
+
+#[test]
+fn unreachable_node_is_exit_3_and_names_the_node() {
+    let device = Service::emulator(&[]);
+    let run = command()
+        .args([
+            "--device",
+            &format!("tcp://{}", device.addr),
+            "--network",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "2",
+            "init",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
+    // Nothing was signed: the node is checked before the device is asked.
+    assert!(!stderr.contains("approve"), "{stderr}");
+
+    let remote_plaintext = command()
+        .args(["--network", "http://192.0.2.1:5556", "verify", ACCOUNT_0])
+        .output()
+        .unwrap();
+    assert_eq!(
+        remote_plaintext.status.code(),
+        Some(3),
+        "plaintext to a remote host is refused"
+    );
+}
+
+#[test]
+fn in_process_emulator_warns_and_takes_its_mnemonic_from_env_or_file_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = command()
+        .args(["--device", "emulator", "--json", "address"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("PUBLIC test mnemonic"));
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["address"], ACCOUNT_0);
+
+    // The Speculos default mnemonic, from the environment and from a file.
+    let speculos = "glory promote mansion idle axis finger extra february uncover one trip resource lawn turtle enact monster seven myth punch hobby comfort wild raise skin";
+    let expected = "0xDad77910DbDFdE764fC21FCD4E74D71bBACA6D8D";
+    let run = command()
+        .args(["--device", "emulator", "--json", "address"])
+        .env("XMTP_LEDGER_MNEMONIC", speculos)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["address"], expected);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("NOT protected by hardware"), "{stderr}");
+    assert!(!stderr.contains("glory"), "the mnemonic is never printed");
+
+    let file = dir.path().join("mnemonic");
+    std::fs::write(&file, format!("{speculos}\n")).unwrap();
+    let run = command()
+        .args([
+            "--device",
+            "emulator",
+            "--json",
+            "address",
+            "--mnemonic-file",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["address"], expected);
+}
+
+#[test]
+fn main_job_against_the_embedded_local_node() {
+    // The README's first command, with the node's database in a temporary directory.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("node.sqlite3");
+    let init = command()
+        .args(["--device", "emulator", "--json", "init", "--force"])
+        .env("XMTP_LEDGER_NODE_DB", &db)
+        .output()
+        .unwrap();
+    assert_eq!(
+        init.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(db.exists(), "the in-process node stored the identity");
+    // A later process, with a new in-process node on the same file, sees it.
+    let verify = command()
+        .args(["--json", "verify", ACCOUNT_0])
+        .env("XMTP_LEDGER_NODE_DB", &db)
+        .output()
+        .unwrap();
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[test]
+fn small_commands() {
+    let udev = command().args(["udev", "print"]).output().unwrap();
+    assert_eq!(udev.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&udev.stdout).contains("2c97"));
+    let completions = command().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(completions.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&completions.stdout).contains("xmtp-ledger"));
+    let dir = tempfile::tempdir().unwrap();
+    let install = command()
+        .args(["udev", "install", "--dir"])
+        .arg(dir.path().join("missing/dir"))
+        .output()
+        .unwrap();
+    assert_eq!(install.status.code(), Some(1));
+}
+
+#[test]
+fn node_stops_cleanly_on_sigterm_and_keeps_its_data() {
+    let setup = Setup::new();
+    setup.run(&["init"]).assert_code(0);
+    let Setup { device, node, dir } = setup;
+    assert!(node.terminate(), "node exits 0 on SIGTERM");
+    let node = Service::node(&dir.path().join("node.sqlite3"));
+    let run = command()
+        .args([
+            "--device",
+            &format!("tcp://{}", device.addr),
+            "--network",
+            &format!("http://{}", node.addr),
+            "verify",
+            ACCOUNT_0,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+}

@@ -1,0 +1,186 @@
+//! Running the built `xmtp-ledger` binary against a software device (`xmtp-ledger
+//! emulator`) and a node (`xmtp-ledger node`), each its own process on a loopback port.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_xmtp-ledger"))
+}
+
+/// A command with none of the caller's `XMTP_LEDGER_*` settings leaking in.
+pub fn command() -> Command {
+    let mut command = Command::new(binary());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("XMTP_LEDGER_") {
+            command.env_remove(key);
+        }
+    }
+    command.stdin(Stdio::null());
+    command
+}
+
+/// A background `xmtp-ledger` process that printed its listening address on stdout.
+pub struct Service {
+    child: Child,
+    /// `IP:PORT` it listens on.
+    pub addr: String,
+}
+
+impl Service {
+    fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start service");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read address");
+        let addr = line.trim().to_owned();
+        assert!(
+            addr.contains(':'),
+            "service printed {line:?} instead of an address"
+        );
+        Self { child, addr }
+    }
+
+    /// `xmtp-ledger emulator` on an ephemeral port, public test mnemonic, with `args`.
+    pub fn emulator(args: &[&str]) -> Self {
+        let mut command = command();
+        command
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args(args);
+        Self::start(command)
+    }
+
+    /// `xmtp-ledger node` on an ephemeral port with its database at `db`.
+    pub fn node(db: &Path) -> Self {
+        let mut command = command();
+        command
+            .args(["node", "--listen", "127.0.0.1:0", "--db"])
+            .arg(db);
+        Self::start(command)
+    }
+
+    /// Sends SIGKILL (like a crash or power loss) and waits.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits; returns whether it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a run printed and how it exited.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// A device and a node, and the flags that point the CLI at them.
+pub struct Setup {
+    pub device: Service,
+    pub node: Service,
+    pub dir: tempfile::TempDir,
+}
+
+impl Setup {
+    /// A fresh node and an approving software device.
+    pub fn new() -> Self {
+        Self::with_emulator(&[])
+    }
+
+    /// A fresh node and a software device started with `emulator_args`.
+    pub fn with_emulator(emulator_args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = Service::node(&dir.path().join("node.sqlite3"));
+        let device = Service::emulator(emulator_args);
+        Self { device, node, dir }
+    }
+
+    pub fn device_flag(&self) -> String {
+        format!("tcp://{}", self.device.addr)
+    }
+
+    pub fn network_flag(&self) -> String {
+        format!("http://{}", self.node.addr)
+    }
+
+    /// Runs `xmtp-ledger --device … --network … ARGS`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, |_| {})
+    }
+
+    /// Like [`Setup::run`], with extra settings on the command.
+    pub fn run_with(&self, args: &[&str], tweak: impl FnOnce(&mut Command)) -> Run {
+        let mut command = command();
+        command
+            .args([
+                "--device",
+                &self.device_flag(),
+                "--network",
+                &self.network_flag(),
+            ])
+            .args(args);
+        tweak(&mut command);
+        command.output().expect("run xmtp-ledger").into()
+    }
+
+    /// Replaces the software device (e.g. to reject at a prompt).
+    pub fn restart_device(&mut self, emulator_args: &[&str]) {
+        self.device = Service::emulator(emulator_args);
+    }
+}
+
+/// Account 0 of the public test mnemonic.
+pub const ACCOUNT_0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+/// Account 1 (Ledger Live path m/44'/60'/1'/0/0) of the public test mnemonic.
+pub const LEDGER_LIVE_1: &str = "0x8C8d35429F74ec245F8Ef2f4Fd1e551cFF97d650";

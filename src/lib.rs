@@ -10,5 +10,7 @@ pub mod device;
 pub mod flow;
 pub mod identity;
 pub mod keystore;
+pub mod network;
+pub mod node;
 pub mod proto;
 pub mod signer;

@@ -1,0 +1,817 @@
+//! The MessageApi client: one node, one HTTP/2 channel, deadlines and retries on every
+//! unary call.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::{Code, Request, Status};
+
+use super::retry::{RetryPolicy, is_transient};
+use super::url::parse_node_url;
+use super::{
+    MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
+};
+use super::{NetworkError, now_ns};
+use crate::flow::Publication;
+use crate::identity::AuthToken;
+use crate::proto::message_api::v1::{
+    self as api, BatchQueryRequest, Envelope, IndexCursor, PagingInfo, PublishRequest,
+    QueryRequest, SortDirection, SubscribeAllRequest, SubscribeRequest,
+    message_api_client::MessageApiClient,
+};
+
+/// How a [`NodeClient`] talks to its node.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientConfig {
+    /// Deadline of each unary call attempt (sent as `grpc-timeout` and enforced here),
+    /// and of establishing a subscription.
+    pub timeout: Duration,
+    /// Deadline for opening the TCP (+TLS) connection.
+    pub connect_timeout: Duration,
+    /// Retries of unary calls on transient failures.
+    pub retry: RetryPolicy,
+    /// Allow plaintext `http://` to a non-loopback host (off by default: the auth token
+    /// would travel in clear).
+    pub allow_insecure_remote: bool,
+    /// Largest response message accepted. A page is at most 100 envelopes of at most
+    /// ~1 MiB, and our node trims pages to a few MiB; this bounds what a hostile node can
+    /// make us allocate.
+    pub max_response_bytes: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+            allow_insecure_remote: false,
+            max_response_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A client of one MessageApi node (`xmtp.message_api.v1.MessageApi` over gRPC).
+///
+/// Cheap to clone: clones share the connection.
+#[derive(Clone, Debug)]
+pub struct NodeClient {
+    api: MessageApiClient<Channel>,
+    url: Arc<str>,
+    config: ClientConfig,
+}
+
+/// A query: topics, optional inclusive time bounds, page size, direction and cursor.
+///
+/// Defaults follow the node: newest first, 100 per page, no time bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// Content topics (at least one).
+    pub topics: Vec<String>,
+    /// Inclusive lower bound on the sender timestamp; 0 = none.
+    pub start_ns: u64,
+    /// Inclusive upper bound on the sender timestamp; 0 = none.
+    pub end_ns: u64,
+    /// Page size, 1..=100; 0 lets the node pick (100).
+    pub limit: u32,
+    /// Sort order by (sender timestamp, digest).
+    pub direction: SortDirection,
+    /// Continue after this cursor (from a previous page).
+    pub cursor: Option<IndexCursor>,
+}
+
+impl Query {
+    /// A query on one topic, newest first.
+    pub fn topic(topic: impl Into<String>) -> Self {
+        Self::topics([topic])
+    }
+
+    /// A query on several topics, newest first.
+    pub fn topics<T: Into<String>>(topics: impl IntoIterator<Item = T>) -> Self {
+        Self {
+            topics: topics.into_iter().map(Into::into).collect(),
+            start_ns: 0,
+            end_ns: 0,
+            limit: 0,
+            direction: SortDirection::Descending,
+            cursor: None,
+        }
+    }
+
+    /// Sets the page size.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Oldest first.
+    pub fn ascending(mut self) -> Self {
+        self.direction = SortDirection::Ascending;
+        self
+    }
+
+    /// Newest first (the default).
+    pub fn descending(mut self) -> Self {
+        self.direction = SortDirection::Descending;
+        self
+    }
+
+    /// Only envelopes with `start_ns <= timestamp_ns <= end_ns` (0 = unbounded).
+    pub fn between(mut self, start_ns: u64, end_ns: u64) -> Self {
+        self.start_ns = start_ns;
+        self.end_ns = end_ns;
+        self
+    }
+
+    /// Continues after `cursor`.
+    pub fn after(mut self, cursor: Option<IndexCursor>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+
+    /// The wire request.
+    pub fn to_request(&self) -> QueryRequest {
+        QueryRequest {
+            content_topics: self.topics.clone(),
+            start_time_ns: self.start_ns,
+            end_time_ns: self.end_ns,
+            paging_info: Some(PagingInfo {
+                limit: self.limit,
+                cursor: self.cursor.clone().map(|index| api::Cursor {
+                    cursor: Some(api::cursor::Cursor::Index(index)),
+                }),
+                direction: self.direction.into(),
+            }),
+        }
+    }
+}
+
+/// One page of a query answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryPage {
+    /// The envelopes, in the query's order.
+    pub envelopes: Vec<Envelope>,
+    /// Where the next page starts; `None` when this was the last page.
+    pub next: Option<IndexCursor>,
+}
+
+impl QueryPage {
+    fn from_response(response: api::QueryResponse) -> Self {
+        let next = response
+            .paging_info
+            .and_then(|p| p.cursor)
+            .and_then(|c| c.cursor)
+            .map(|api::cursor::Cursor::Index(index)| index);
+        Self {
+            envelopes: response.envelopes,
+            next,
+        }
+    }
+}
+
+/// What a publish helper did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// The envelope was sent and is now where it should be on its topic.
+    Published,
+    /// The topic already ended with these bytes; nothing was sent.
+    AlreadyNewest,
+}
+
+/// An open subscription: envelopes published after it started, until the node or the
+/// caller ends it. Reading has no deadline (a subscription waits by nature).
+#[derive(Debug)]
+pub struct Subscription {
+    stream: tonic::Streaming<Envelope>,
+    url: Arc<str>,
+}
+
+impl Subscription {
+    /// The next envelope; `Ok(None)` when the node closed the subscription (e.g. it is
+    /// shutting down).
+    pub async fn next(&mut self) -> Result<Option<Envelope>, NetworkError> {
+        self.stream
+            .message()
+            .await
+            .map_err(|status| status_error(&self.url, "subscription", status, 1))
+    }
+}
+
+/// Walks a query page by page, following cursors.
+#[derive(Debug)]
+pub struct Pages<'a> {
+    client: &'a NodeClient,
+    query: Query,
+    done: bool,
+}
+
+impl Pages<'_> {
+    /// The next non-empty page, or `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Envelope>>, NetworkError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self.client.query(&self.query).await?;
+        match page.next {
+            Some(next) => {
+                // A node that hands back the same cursor, or a cursor with no rows,
+                // would have us loop forever.
+                if page.envelopes.is_empty() || self.query.cursor.as_ref() == Some(&next) {
+                    return Err(self
+                        .client
+                        .protocol("query", "paging cursor did not advance"));
+                }
+                self.query.cursor = Some(next);
+            }
+            None => self.done = true,
+        }
+        if page.envelopes.is_empty() {
+            Ok(None)
+        } else {
+            Ok(Some(page.envelopes))
+        }
+    }
+}
+
+/// How many envelopes [`NodeClient::newest`] looks through for one with a message.
+const NEWEST_SCAN_LIMIT: usize = 100;
+
+impl NodeClient {
+    /// Connects to the node at `url` (`https://HOST[:PORT]`, or `http://` to loopback).
+    ///
+    /// Connecting is retried like a transient call failure; the connection is re-opened
+    /// transparently if it drops later.
+    pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, NetworkError> {
+        let node = parse_node_url(url, config.allow_insecure_remote)?;
+        let node_url: Arc<str> = node.display.clone().into();
+        let mut endpoint = Endpoint::from(node.uri)
+            .connect_timeout(config.connect_timeout)
+            .tcp_nodelay(true);
+        if node.tls {
+            endpoint = endpoint
+                .tls_config(ClientTlsConfig::new().with_webpki_roots())
+                .map_err(|e| NetworkError::Tls {
+                    url: node.display.clone(),
+                    detail: error_chain(&e),
+                })?;
+        }
+        let attempts = config.retry.max_attempts.max(1);
+        let mut attempt = 1;
+        let channel = loop {
+            match endpoint.connect().await {
+                Ok(channel) => break channel,
+                Err(e) if attempt < attempts => {
+                    tracing::debug!(url = %node_url, attempt, error = %error_chain(&e), "connect failed, retrying");
+                    tokio::time::sleep(config.retry.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(NetworkError::Unreachable {
+                        url: node.display,
+                        detail: error_chain(&e),
+                        attempts: attempt,
+                    });
+                }
+            }
+        };
+        Ok(Self {
+            api: MessageApiClient::new(channel)
+                .max_decoding_message_size(config.max_response_bytes),
+            url: node_url,
+            config,
+        })
+    }
+
+    /// The node, as `scheme://host:port`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Publishes `envelopes` in one `Publish` call, authenticated by `token`.
+    ///
+    /// Checked against the protocol limits first (nothing is sent if one is broken);
+    /// retried on transient failures, which is safe because the node stores each
+    /// `(topic, message)` once.
+    pub async fn publish(
+        &self,
+        token: &AuthToken,
+        envelopes: Vec<Envelope>,
+    ) -> Result<(), NetworkError> {
+        check_envelopes(&envelopes)?;
+        let auth = auth_metadata(token)?;
+        let request = PublishRequest { envelopes };
+        self.unary("publish", request, Some(&auth), |mut api, req| async move {
+            api.publish(req).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Publishes `message` on `topic` unless it already is the newest envelope there.
+    ///
+    /// See [`NodeClient::publish_publications`] for the guarantees.
+    pub async fn publish_if_newest_differs(
+        &self,
+        token: &AuthToken,
+        topic: &str,
+        message: &[u8],
+    ) -> Result<PublishOutcome, NetworkError> {
+        let publication = Publication {
+            topic: topic.to_owned(),
+            message: message.to_vec(),
+        };
+        let outcomes = self
+            .publish_publications(token, std::slice::from_ref(&publication))
+            .await?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| self.protocol("publish", "no outcome for the publication"))
+    }
+
+    /// Publishes `publications` in order, one `Publish` call each (as xmtp-js does), so
+    /// that afterwards each topic ends with exactly its publications in the given order
+    /// (e.g. private store; contact v1 then v2, making v2 the newest contact).
+    ///
+    /// Idempotent from the caller's view: a topic that already ends with these bytes in
+    /// this order is left alone (outcome [`PublishOutcome::AlreadyNewest`]), so a re-run
+    /// after a partial failure sends only what is missing and duplicates nothing.
+    /// Sender timestamps are the current time, raised if needed above the topic's
+    /// newest envelope so that a skewed earlier clock cannot hide the new one. After
+    /// publishing, each topic is read back; if the publications are not its newest
+    /// envelopes (e.g. an identical *older* copy was deduplicated) the result is
+    /// [`NetworkError::Superseded`].
+    pub async fn publish_publications(
+        &self,
+        token: &AuthToken,
+        publications: &[Publication],
+    ) -> Result<Vec<PublishOutcome>, NetworkError> {
+        let envelopes_to_check: Vec<Envelope> = publications
+            .iter()
+            .map(|p| Envelope {
+                content_topic: p.topic.clone(),
+                timestamp_ns: 0,
+                message: p.message.clone(),
+            })
+            .collect();
+        check_envelopes(&envelopes_to_check)?;
+
+        // Each topic's wanted tail, oldest first, in order of first appearance.
+        let mut groups: Vec<(&str, Vec<&[u8]>)> = Vec::new();
+        for p in publications {
+            match groups.iter_mut().find(|(topic, _)| *topic == p.topic) {
+                Some((_, messages)) => messages.push(&p.message),
+                None => groups.push((&p.topic, vec![&p.message])),
+            }
+        }
+
+        struct TopicState {
+            done: bool,
+            floor_ns: u64,
+        }
+        let mut states: HashMap<&str, TopicState> = HashMap::new();
+        for (topic, wanted) in &groups {
+            let tail = self.newest_envelopes(topic, wanted.len()).await?;
+            states.insert(
+                topic,
+                TopicState {
+                    done: tail_matches(&tail, wanted),
+                    floor_ns: tail.first().map_or(0, |e| e.timestamp_ns),
+                },
+            );
+        }
+
+        let auth = auth_metadata(token)?;
+        let mut outcomes = Vec::with_capacity(publications.len());
+        for p in publications {
+            let Some(state) = states.get_mut(p.topic.as_str()) else {
+                return Err(self.protocol("publish", "publication without topic state"));
+            };
+            if state.done {
+                outcomes.push(PublishOutcome::AlreadyNewest);
+                continue;
+            }
+            let timestamp_ns = next_timestamp(state.floor_ns);
+            state.floor_ns = timestamp_ns;
+            let request = PublishRequest {
+                envelopes: vec![Envelope {
+                    content_topic: p.topic.clone(),
+                    timestamp_ns,
+                    message: p.message.clone(),
+                }],
+            };
+            self.unary("publish", request, Some(&auth), |mut api, req| async move {
+                api.publish(req).await
+            })
+            .await?;
+            outcomes.push(PublishOutcome::Published);
+        }
+
+        for (topic, wanted) in &groups {
+            if states.get(topic).is_some_and(|s| s.done) {
+                continue;
+            }
+            let tail = self.newest_envelopes(topic, wanted.len()).await?;
+            if !tail_matches(&tail, wanted) {
+                return Err(NetworkError::Superseded {
+                    url: self.url.to_string(),
+                    topic: (*topic).to_owned(),
+                });
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// One page of `query`.
+    pub async fn query(&self, query: &Query) -> Result<QueryPage, NetworkError> {
+        if query.topics.is_empty() {
+            return Err(invalid("a query needs at least one content topic"));
+        }
+        self.query_raw(query.to_request())
+            .await
+            .map(QueryPage::from_response)
+    }
+
+    /// One `Query` call with a request built by the caller.
+    pub async fn query_raw(
+        &self,
+        request: QueryRequest,
+    ) -> Result<api::QueryResponse, NetworkError> {
+        self.unary("query", request, None, |mut api, req| async move {
+            api.query(req).await
+        })
+        .await
+    }
+
+    /// Pages through `query`, starting at its cursor.
+    pub fn pages(&self, query: Query) -> Pages<'_> {
+        Pages {
+            client: self,
+            query,
+            done: false,
+        }
+    }
+
+    /// Every envelope matching `query`, following cursors; fails with
+    /// [`NetworkError::TooManyResults`] rather than gather more than `max_envelopes`.
+    pub async fn query_all(
+        &self,
+        query: Query,
+        max_envelopes: usize,
+    ) -> Result<Vec<Envelope>, NetworkError> {
+        let topics = query.topics.join(", ");
+        let mut pages = self.pages(query);
+        let mut all = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            all.extend(page);
+            if all.len() > max_envelopes {
+                return Err(NetworkError::TooManyResults {
+                    url: self.url.to_string(),
+                    topics,
+                    limit: max_envelopes,
+                });
+            }
+        }
+        Ok(all)
+    }
+
+    /// The newest envelope on `topic` with a non-empty message (what xmtp-js reads from
+    /// the private store), looking through at most the newest 100 envelopes.
+    pub async fn newest(&self, topic: &str) -> Result<Option<Envelope>, NetworkError> {
+        let mut pages = self.pages(Query::topic(topic).limit(10));
+        let mut seen = 0;
+        while let Some(page) = pages.next_page().await? {
+            seen += page.len();
+            if let Some(found) = page.into_iter().find(|e| !e.message.is_empty()) {
+                return Ok(Some(found));
+            }
+            if seen >= NEWEST_SCAN_LIMIT {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Several queries in one `BatchQuery` call (at most 50); one page each, in order.
+    pub async fn batch_query(&self, queries: &[Query]) -> Result<Vec<QueryPage>, NetworkError> {
+        if queries.len() > MAX_BATCH_QUERIES {
+            return Err(invalid(&format!(
+                "{} queries in one batch; the limit is {MAX_BATCH_QUERIES}",
+                queries.len()
+            )));
+        }
+        if queries.iter().any(|q| q.topics.is_empty()) {
+            return Err(invalid("a query needs at least one content topic"));
+        }
+        let request = BatchQueryRequest {
+            requests: queries.iter().map(Query::to_request).collect(),
+        };
+        let response = self
+            .unary("batch query", request, None, |mut api, req| async move {
+                api.batch_query(req).await
+            })
+            .await?;
+        if response.responses.len() != queries.len() {
+            return Err(self.protocol(
+                "batch query",
+                &format!(
+                    "{} answers to {} queries",
+                    response.responses.len(),
+                    queries.len()
+                ),
+            ));
+        }
+        Ok(response
+            .responses
+            .into_iter()
+            .map(QueryPage::from_response)
+            .collect())
+    }
+
+    /// Subscribes to envelopes published on `topics` from now on.
+    pub async fn subscribe<T: Into<String>>(
+        &self,
+        topics: impl IntoIterator<Item = T>,
+    ) -> Result<Subscription, NetworkError> {
+        let request = SubscribeRequest {
+            content_topics: topics.into_iter().map(Into::into).collect(),
+        };
+        if request.content_topics.is_empty() {
+            return Err(invalid("a subscription needs at least one content topic"));
+        }
+        let mut api = self.api.clone();
+        self.open_stream(async move { api.subscribe(Request::new(request)).await })
+            .await
+    }
+
+    /// Subscribes to every envelope published on `/xmtp/0/…` topics from now on.
+    pub async fn subscribe_all(&self) -> Result<Subscription, NetworkError> {
+        let mut api = self.api.clone();
+        self.open_stream(async move {
+            api.subscribe_all(Request::new(SubscribeAllRequest {}))
+                .await
+        })
+        .await
+    }
+
+    /// Waits (bounded by the call deadline) for the node to accept a stream. The
+    /// request carries no `grpc-timeout`: that would end the subscription itself.
+    async fn open_stream(
+        &self,
+        open: impl Future<Output = Result<tonic::Response<tonic::Streaming<Envelope>>, Status>>,
+    ) -> Result<Subscription, NetworkError> {
+        match tokio::time::timeout(self.config.timeout, open).await {
+            Ok(Ok(response)) => Ok(Subscription {
+                stream: response.into_inner(),
+                url: self.url.clone(),
+            }),
+            Ok(Err(status)) => Err(status_error(&self.url, "subscribe", status, 1)),
+            Err(_) => Err(NetworkError::Timeout {
+                url: self.url.to_string(),
+                call: "subscribe",
+                timeout: self.config.timeout,
+                attempts: 1,
+            }),
+        }
+    }
+
+    /// The newest `n` envelopes on `topic`, newest first.
+    async fn newest_envelopes(&self, topic: &str, n: usize) -> Result<Vec<Envelope>, NetworkError> {
+        let limit = u32::try_from(n.min(MAX_PAGE_SIZE as usize)).unwrap_or(MAX_PAGE_SIZE);
+        Ok(self
+            .query(&Query::topic(topic).limit(limit))
+            .await?
+            .envelopes)
+    }
+
+    /// One unary call with a deadline per attempt and retries on transient failures.
+    async fn unary<Req, Resp, F, Fut>(
+        &self,
+        call: &'static str,
+        message: Req,
+        auth: Option<&MetadataValue<Ascii>>,
+        send: F,
+    ) -> Result<Resp, NetworkError>
+    where
+        Req: Clone,
+        F: Fn(MessageApiClient<Channel>, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        let attempts = self.config.retry.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let mut request = Request::new(message.clone());
+            request.set_timeout(self.config.timeout);
+            if let Some(auth) = auth {
+                request.metadata_mut().insert("authorization", auth.clone());
+            }
+            let outcome =
+                tokio::time::timeout(self.config.timeout, send(self.api.clone(), request)).await;
+            let status = match outcome {
+                Ok(Ok(response)) => return Ok(response.into_inner()),
+                Ok(Err(status)) => status,
+                Err(_) => Status::deadline_exceeded("client deadline"),
+            };
+            if attempt < attempts && is_transient(&status) {
+                tracing::debug!(url = %self.url, call, attempt, code = ?status.code(), message = status.message(), "transient failure, retrying");
+                tokio::time::sleep(self.config.retry.backoff(attempt)).await;
+                attempt += 1;
+                continue;
+            }
+            if status.code() == Code::DeadlineExceeded {
+                return Err(NetworkError::Timeout {
+                    url: self.url.to_string(),
+                    call,
+                    timeout: self.config.timeout,
+                    attempts: attempt,
+                });
+            }
+            return Err(status_error(&self.url, call, status, attempt));
+        }
+    }
+
+    fn protocol(&self, call: &'static str, reason: &str) -> NetworkError {
+        NetworkError::Protocol {
+            url: self.url.to_string(),
+            call,
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// Whether `newest_first` (a topic's newest envelopes, newest first) ends the topic with
+/// `wanted` (oldest first).
+fn tail_matches(newest_first: &[Envelope], wanted: &[&[u8]]) -> bool {
+    newest_first.len() == wanted.len()
+        && newest_first
+            .iter()
+            .rev()
+            .zip(wanted)
+            .all(|(have, want)| have.message.as_slice() == *want)
+}
+
+/// A sender timestamp: now, but strictly above `floor_ns` and above every timestamp this
+/// process handed out before, so consecutive publishes on one topic keep their order
+/// even on a coarse clock.
+fn next_timestamp(floor_ns: u64) -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = now_ns();
+    let mut chosen = 0;
+    // fetch_update only fails when the closure returns None, which it never does.
+    let _ = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+        chosen = now
+            .max(floor_ns.saturating_add(1))
+            .max(last.saturating_add(1));
+        Some(chosen)
+    });
+    chosen
+}
+
+fn invalid(reason: &str) -> NetworkError {
+    NetworkError::InvalidRequest {
+        reason: reason.to_owned(),
+    }
+}
+
+/// The protocol limits every node enforces, checked before sending.
+fn check_envelopes(envelopes: &[Envelope]) -> Result<(), NetworkError> {
+    if envelopes.len() > MAX_ENVELOPES_PER_PUBLISH {
+        return Err(invalid(&format!(
+            "{} envelopes in one publish; the limit is {MAX_ENVELOPES_PER_PUBLISH}",
+            envelopes.len()
+        )));
+    }
+    for envelope in envelopes {
+        let topic = &envelope.content_topic;
+        if topic.is_empty() {
+            return Err(invalid("envelope has an empty content topic"));
+        }
+        if topic.len() > MAX_TOPIC_LEN {
+            return Err(invalid(&format!(
+                "content topic is {} bytes; the limit is {MAX_TOPIC_LEN}",
+                topic.len()
+            )));
+        }
+        if envelope.message.len() > MAX_MESSAGE_BYTES {
+            return Err(invalid(&format!(
+                "message on {topic} is {} bytes; the limit is {MAX_MESSAGE_BYTES}",
+                envelope.message.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn auth_metadata(token: &AuthToken) -> Result<MetadataValue<Ascii>, NetworkError> {
+    // Base64 is always valid header text; this only guards against a broken token type.
+    MetadataValue::try_from(token.header_value())
+        .map_err(|_| invalid("auth token is not valid header text"))
+}
+
+/// Maps a failed call's status to the error users see.
+fn status_error(url: &str, call: &'static str, status: Status, attempts: u32) -> NetworkError {
+    // Statuses made on this side from a connection failure carry the I/O error as
+    // source; statuses the node sent never do.
+    if let Some(source) = std::error::Error::source(&status) {
+        return NetworkError::Unreachable {
+            url: url.to_owned(),
+            detail: error_chain(source),
+            attempts,
+        };
+    }
+    NetworkError::Rejected {
+        url: url.to_owned(),
+        call,
+        code: status.code(),
+        message: status.message().to_owned(),
+        attempts,
+    }
+}
+
+/// `err: source: source…`, skipping repeats (tonic wraps errors in layers that often
+/// print the same text).
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p == &text) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(message: &[u8]) -> Envelope {
+        Envelope {
+            content_topic: "/xmtp/0/m-x/proto".into(),
+            timestamp_ns: 1,
+            message: message.to_vec(),
+        }
+    }
+
+    #[test]
+    fn tail_matching_wants_exact_order_and_length() {
+        let newest_first = [env(b"v2"), env(b"v1")];
+        assert!(tail_matches(&newest_first, &[b"v1", b"v2"]));
+        assert!(!tail_matches(&newest_first, &[b"v2", b"v1"]));
+        assert!(!tail_matches(&newest_first[..1], &[b"v1", b"v2"]));
+        assert!(tail_matches(&newest_first[..1], &[b"v2"]));
+        assert!(!tail_matches(&[], &[b"v2"]));
+    }
+
+    #[test]
+    fn timestamps_strictly_increase_and_respect_the_floor() {
+        let a = next_timestamp(0);
+        let b = next_timestamp(0);
+        assert!(b > a);
+        let far = now_ns() + 3_600_000_000_000;
+        assert_eq!(next_timestamp(far), far + 1);
+        assert!(next_timestamp(0) > far + 1);
+    }
+
+    #[test]
+    fn limits_are_checked_before_sending() {
+        let mut big = env(b"");
+        big.message = vec![0; MAX_MESSAGE_BYTES + 1];
+        assert!(matches!(
+            check_envelopes(&[big]),
+            Err(NetworkError::InvalidRequest { .. })
+        ));
+        let mut long = env(b"x");
+        long.content_topic = "t".repeat(MAX_TOPIC_LEN + 1);
+        assert!(check_envelopes(&[long]).is_err());
+        let mut empty = env(b"x");
+        empty.content_topic.clear();
+        assert!(check_envelopes(&[empty]).is_err());
+        assert!(check_envelopes(&vec![env(b"x"); MAX_ENVELOPES_PER_PUBLISH + 1]).is_err());
+        let mut max = env(b"");
+        max.message = vec![0; MAX_MESSAGE_BYTES];
+        max.content_topic = "t".repeat(MAX_TOPIC_LEN);
+        assert!(check_envelopes(&vec![max; 1]).is_ok());
+    }
+
+    #[test]
+    fn query_defaults_to_newest_first() {
+        let request = Query::topic("/xmtp/0/m-x/proto").to_request();
+        let paging = request.paging_info.expect("paging");
+        assert_eq!(paging.direction, SortDirection::Descending as i32);
+        assert_eq!(paging.limit, 0);
+        assert!(paging.cursor.is_none());
+    }
+}

@@ -1,0 +1,214 @@
+//! The one error type of the network layer. Every variant that involves a node names
+//! it, so a user reading the message knows which node answered and what it said.
+
+use std::time::Duration;
+
+use tonic::Code;
+
+use crate::identity::IdentityError;
+use crate::node::NodeError;
+
+/// What went wrong talking to a MessageApi node.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The node URL does not parse or is not an `http://`/`https://` origin.
+    #[error("invalid node URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Plaintext `http://` to a host that is not loopback: the auth token and every
+    /// envelope would cross the network unencrypted, so this needs an explicit opt-in.
+    #[error(
+        "refusing plaintext http:// to the non-loopback node {url}: use https://, or allow insecure connections explicitly"
+    )]
+    InsecurePlaintext {
+        /// The URL as given.
+        url: String,
+    },
+    /// The TLS configuration for an `https://` node could not be built.
+    #[error("cannot set up TLS for node {url}: {detail}")]
+    Tls {
+        /// The node.
+        url: String,
+        /// Why.
+        detail: String,
+    },
+    /// No connection could be made (refused, reset, DNS, TLS handshake...).
+    #[error("node {url} is unreachable: {detail}{}", attempts_suffix(*.attempts))]
+    Unreachable {
+        /// The node.
+        url: String,
+        /// The transport error chain.
+        detail: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The node did not answer within the configured deadline.
+    #[error("node {url} did not answer the {call} within {timeout:?}{}", attempts_suffix(*.attempts))]
+    Timeout {
+        /// The node.
+        url: String,
+        /// Which call (`publish`, `query`, `batch query`, `subscribe`).
+        call: &'static str,
+        /// The per-call deadline.
+        timeout: Duration,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The node answered with a gRPC error status.
+    #[error(
+        "node {url} refused the {call}: {}: {message}{}",
+        code_name(*.code),
+        attempts_suffix(*.attempts)
+    )]
+    Rejected {
+        /// The node.
+        url: String,
+        /// Which call.
+        call: &'static str,
+        /// The gRPC status code.
+        code: Code,
+        /// The node's message.
+        message: String,
+        /// How many attempts were made (more than 1 only for transient codes).
+        attempts: u32,
+    },
+    /// The request breaks a protocol limit; nothing was sent.
+    #[error("invalid request, not sent: {reason}")]
+    InvalidRequest {
+        /// Which limit and by how much.
+        reason: String,
+    },
+    /// The node's answer is not what the protocol allows (e.g. a cursor that does not
+    /// advance).
+    #[error("node {url} gave an invalid answer to the {call}: {reason}")]
+    Protocol {
+        /// The node.
+        url: String,
+        /// Which call.
+        call: &'static str,
+        /// What is wrong with the answer.
+        reason: String,
+    },
+    /// A query matched more envelopes than the caller's bound.
+    #[error(
+        "node {url} has more than {limit} envelopes for the query on {topics}; narrow the query"
+    )]
+    TooManyResults {
+        /// The node.
+        url: String,
+        /// The queried topics, comma separated.
+        topics: String,
+        /// The caller's bound.
+        limit: usize,
+    },
+    /// The envelope was accepted, but another envelope is still the newest on its
+    /// topic (a newer sender timestamp, or an identical older copy the node deduplicated),
+    /// so readers taking the newest envelope would not see it.
+    #[error(
+        "node {url} accepted the envelope on {topic}, but another envelope is still the newest there (clock skew, or an identical older copy)"
+    )]
+    Superseded {
+        /// The node.
+        url: String,
+        /// The topic.
+        topic: String,
+    },
+    /// The auth token could not be created.
+    #[error("cannot create the publish auth token: {0}")]
+    Token(#[source] IdentityError),
+    /// The in-process node could not be started.
+    #[error("cannot start the local node: {0}")]
+    LocalNode(#[source] NodeError),
+    /// Something listens on the local node address but does not speak MessageApi.
+    #[error(
+        "something listens on {addr} but does not answer as an XMTP MessageApi node ({detail}); stop it, or pass --network URL"
+    )]
+    NotANode {
+        /// The local address probed.
+        addr: String,
+        /// What the probe got.
+        detail: String,
+    },
+    /// No place for the local node's database could be found.
+    #[error(
+        "cannot find a data directory for the local node database: set XMTP_LEDGER_NODE_DB, XDG_DATA_HOME or HOME"
+    )]
+    NoDataDir,
+}
+
+impl NetworkError {
+    /// The gRPC status code, when the node answered with one.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            Self::Rejected { code, .. } => Some(*code),
+            Self::Timeout { .. } => Some(Code::DeadlineExceeded),
+            Self::Unreachable { .. } => Some(Code::Unavailable),
+            _ => None,
+        }
+    }
+}
+
+fn attempts_suffix(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+/// The gRPC code in words, lower case, as used in error messages.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "ok",
+        Code::Cancelled => "cancelled",
+        Code::Unknown => "unknown error",
+        Code::InvalidArgument => "invalid argument",
+        Code::DeadlineExceeded => "deadline exceeded",
+        Code::NotFound => "not found",
+        Code::AlreadyExists => "already exists",
+        Code::PermissionDenied => "permission denied",
+        Code::ResourceExhausted => "resource exhausted",
+        Code::FailedPrecondition => "failed precondition",
+        Code::Aborted => "aborted",
+        Code::OutOfRange => "out of range",
+        Code::Unimplemented => "unimplemented",
+        Code::Internal => "internal error",
+        Code::Unavailable => "unavailable",
+        Code::DataLoss => "data loss",
+        Code::Unauthenticated => "unauthenticated",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_node_and_the_cause() {
+        let refused = NetworkError::Rejected {
+            url: "http://127.0.0.1:5556".into(),
+            call: "publish",
+            code: Code::PermissionDenied,
+            message: "publishing to restricted topic".into(),
+            attempts: 1,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "node http://127.0.0.1:5556 refused the publish: permission denied: publishing to restricted topic"
+        );
+        let unreachable = NetworkError::Unreachable {
+            url: "http://127.0.0.1:5556".into(),
+            detail: "connection refused".into(),
+            attempts: 3,
+        };
+        assert_eq!(
+            unreachable.to_string(),
+            "node http://127.0.0.1:5556 is unreachable: connection refused (after 3 attempts)"
+        );
+        assert_eq!(unreachable.code(), Some(Code::Unavailable));
+    }
+}

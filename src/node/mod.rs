@@ -1,0 +1,319 @@
+//! The MessageApi node: a tonic server for `xmtp.message_api.v1.MessageApi` backed by
+//! one SQLite file ([`store`]), for the network that no longer accepts v2 publishes.
+//!
+//! It behaves like the last reference node (xmtp-node-go) that accepted publishes:
+//!
+//! - **Publish** needs `authorization: Bearer <token>`, verified as the reference did
+//!   (identity key signed by the wallet, auth data signed by the identity key, EIP-55
+//!   wallet match, at most 1 hour old; plus a bound on future dates). A `contact-…` or
+//!   `privatestore-…` topic accepts envelopes only from the wallet it names, spelled
+//!   exactly (EIP-55): otherwise `PermissionDenied` "publishing to restricted topic".
+//!   Other topics are open. Each `(topic, message)` is stored once (row id
+//!   `sha256(topic ‖ message)`); `mE-`/`dmE-` topics are relayed but not stored. The
+//!   publish is answered only after the rows are committed.
+//! - **Query**: at least one topic; `limit` 0 means 100, above 100 is refused; no
+//!   direction means newest first; rows sort by (sender timestamp, digest); start/end
+//!   times are inclusive, 0 is unbounded; a full page carries the last row's cursor,
+//!   a short page `{limit: 0}` and no cursor. **BatchQuery**: at most 50 queries.
+//! - **Subscribe / Subscribe2 / SubscribeAll**: envelopes published after the
+//!   subscription started; `SubscribeAll` covers `/xmtp/0/…` topics.
+//!
+//! Limits (see [`Limits`]) answer with `InvalidArgument` (or `OutOfRange` for a
+//! request message larger than `max_request_bytes`, from tonic), never a crash.
+
+mod query;
+mod service;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+
+pub use store::{Store, StoreError};
+
+use crate::identity::TokenPolicy;
+use crate::network::{
+    MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
+};
+use crate::proto::message_api::v1::message_api_server::MessageApiServer;
+use service::MessageApiService;
+
+/// What the node accepts. Each limit, when exceeded, is an `InvalidArgument` naming it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest content topic (300, as the reference node).
+    pub max_topic_len: usize,
+    /// Largest envelope message (1048214, as the reference node).
+    pub max_message_bytes: usize,
+    /// Most envelopes in one publish (100; the reference node had no limit).
+    pub max_envelopes_per_publish: usize,
+    /// Most topics in one query (100).
+    pub max_topics_per_query: usize,
+    /// Largest page (100, as the reference node).
+    pub max_page_size: u32,
+    /// Most queries in one batch (50, as the reference node).
+    pub max_batch_queries: usize,
+    /// Most topics in one subscription (1000: clients subscribe to every conversation).
+    pub max_topics_per_subscription: usize,
+    /// Largest request message tonic will decode (8 MiB: several max-size envelopes).
+    pub max_request_bytes: usize,
+    /// Byte budget of one query response, or of a whole batch: a page is cut short
+    /// (with a cursor, so clients continue) rather than exceed it; each query still
+    /// returns at least one row.
+    pub max_response_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_topic_len: MAX_TOPIC_LEN,
+            max_message_bytes: MAX_MESSAGE_BYTES,
+            max_envelopes_per_publish: MAX_ENVELOPES_PER_PUBLISH,
+            max_topics_per_query: 100,
+            max_page_size: MAX_PAGE_SIZE,
+            max_batch_queries: MAX_BATCH_QUERIES,
+            max_topics_per_subscription: 1000,
+            max_request_bytes: 8 * 1024 * 1024,
+            max_response_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// How to run a node.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The SQLite file (created with its parent directories if missing).
+    pub db_path: PathBuf,
+    /// Request limits.
+    pub limits: Limits,
+    /// Auth token freshness rules.
+    pub token_policy: TokenPolicy,
+    /// Envelopes buffered per subscriber; one that falls further behind gets an
+    /// `Aborted` error (and can resubscribe) rather than silently missing envelopes.
+    pub subscriber_buffer: usize,
+    /// After a shutdown request, how long in-flight calls may take before connections
+    /// are closed anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for the database at `db_path`.
+    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        Self {
+            db_path: db_path.into(),
+            limits: Limits::default(),
+            token_policy: TokenPolicy::default(),
+            subscriber_buffer: 1024,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("node server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    /// The node's task panicked or was cancelled.
+    #[error("node task failed: {0}")]
+    Task(String),
+}
+
+/// Serves on `listener` until `shutdown` completes, then stops gracefully: streams end,
+/// in-flight calls get [`NodeConfig::shutdown_grace`] to finish.
+pub async fn serve_with_shutdown(
+    listener: TcpListener,
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), NodeError> {
+    let store = open_store(config.db_path.clone()).await?;
+    run(listener, store, config, shutdown).await
+}
+
+/// Binds `listen` and serves until SIGINT or SIGTERM (see [`shutdown_signal`]).
+pub async fn serve(listen: SocketAddr, config: NodeConfig) -> Result<(), NodeError> {
+    let store = open_store(config.db_path.clone()).await?;
+    let listener = bind(listen).await?;
+    tracing::info!(addr = %listener.local_addr().unwrap_or(listen), db = %config.db_path.display(), "node listening");
+    run(listener, store, config, shutdown_signal()).await
+}
+
+/// Opens the database, binds `listen` (port 0 for an ephemeral port) and serves in a
+/// background task. Errors opening or binding are returned here.
+pub async fn spawn(listen: SocketAddr, config: NodeConfig) -> Result<RunningNode, NodeError> {
+    let store = open_store(config.db_path.clone()).await?;
+    let listener = bind(listen).await?;
+    let local_addr = listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let db_path = config.db_path.clone();
+    let task = tokio::spawn(run(listener, store, config, async move {
+        // A dropped sender (RunningNode dropped) also means stop.
+        let _ = stopped.await;
+    }));
+    Ok(RunningNode {
+        local_addr,
+        db_path,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+///
+/// If a handler cannot be installed the failure is logged and that signal is not
+/// waited for (the other still is).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// A node serving in a background task (from [`spawn`]).
+///
+/// Dropping it asks the node to stop without waiting; [`RunningNode::shutdown`] waits.
+#[derive(Debug)]
+pub struct RunningNode {
+    local_addr: SocketAddr,
+    db_path: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), NodeError>>>,
+}
+
+impl RunningNode {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://<local_addr>`, for [`crate::network::NodeClient::connect`].
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// Stops the node gracefully and waits until it has.
+    pub async fn shutdown(mut self) -> Result<(), NodeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| NodeError::Task(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn open_store(path: PathBuf) -> Result<Arc<Store>, NodeError> {
+    tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .map_err(|e| NodeError::Task(e.to_string()))?
+        .map(Arc::new)
+        .map_err(NodeError::Store)
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| NodeError::Bind { addr, source })
+}
+
+async fn run(
+    listener: TcpListener,
+    store: Arc<Store>,
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), NodeError> {
+    let (stopping_tx, stopping) = watch::channel(false);
+    let service = MessageApiService::new(
+        store,
+        config.limits,
+        config.token_policy,
+        config.subscriber_buffer,
+        stopping.clone(),
+    );
+    let mut server_stopping = stopping;
+    let serve = Server::builder()
+        .add_service(
+            MessageApiServer::new(service)
+                .max_decoding_message_size(config.limits.max_request_bytes),
+        )
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move {
+                let _ = server_stopping.wait_for(|stop| *stop).await;
+            },
+        );
+    tokio::pin!(serve);
+    tokio::select! {
+        result = &mut serve => return result.map_err(NodeError::Serve),
+        () = shutdown => {}
+    }
+    tracing::info!("node shutting down");
+    // Ends subscription streams and tells the server to stop accepting and drain.
+    let _ = stopping_tx.send(true);
+    match tokio::time::timeout(config.shutdown_grace, serve).await {
+        Ok(result) => result.map_err(NodeError::Serve),
+        Err(_) => {
+            tracing::warn!(
+                "calls still running after the shutdown grace period; closing connections"
+            );
+            Ok(())
+        }
+    }
+}

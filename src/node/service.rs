@@ -1,0 +1,385 @@
+//! The `MessageApi` service: validation, auth and topic ownership in front of the
+//! store, and live subscriptions fed by a broadcast channel.
+
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::Stream;
+use tokio::sync::{broadcast, watch};
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::Limits;
+use super::query::{check_topic, plan, response};
+use super::store::{Store, StoreError};
+use crate::identity::auth::{TokenPolicy, VerifiedToken, verify_header};
+use crate::identity::topic::restricted_topic_owner;
+use crate::network::now_ns;
+use crate::proto::message_api::v1::message_api_server::MessageApi;
+use crate::proto::message_api::v1::{
+    BatchQueryRequest, BatchQueryResponse, Envelope, PublishRequest, PublishResponse, QueryRequest,
+    QueryResponse, SubscribeAllRequest, SubscribeRequest,
+};
+
+/// Envelopes streamed to a subscriber.
+pub(crate) type EnvelopeStream =
+    Pin<Box<dyn Stream<Item = Result<Envelope, Status>> + Send + 'static>>;
+
+/// Topics of the reference node's ephemeral categories (`mE-`, `dmE-`): relayed to
+/// subscribers, never stored.
+fn is_ephemeral(topic: &str) -> bool {
+    topic.starts_with("/xmtp/0/mE-") || topic.starts_with("/xmtp/0/dmE-")
+}
+
+/// What `SubscribeAll` delivers: every XMTP topic.
+const ALL_XMTP_PREFIX: &str = "/xmtp/0/";
+
+pub(crate) struct MessageApiService {
+    store: Arc<Store>,
+    limits: Limits,
+    token_policy: TokenPolicy,
+    events: broadcast::Sender<Arc<Envelope>>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl MessageApiService {
+    pub(crate) fn new(
+        store: Arc<Store>,
+        limits: Limits,
+        token_policy: TokenPolicy,
+        subscriber_buffer: usize,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
+        let (events, _) = broadcast::channel(subscriber_buffer.max(1));
+        Self {
+            store,
+            limits,
+            token_policy,
+            events,
+            stopping,
+        }
+    }
+
+    /// The reference node's rule: publishing needs a valid `authorization: Bearer`
+    /// token (wallet-signed identity key, auth data signed by it, EIP-55 wallet match,
+    /// fresh).
+    fn authenticate(&self, metadata: &MetadataMap) -> Result<VerifiedToken, Status> {
+        let value = metadata.get("authorization").ok_or_else(|| {
+            Status::unauthenticated("publish requires an auth token: authorization: Bearer <token>")
+        })?;
+        let header = value
+            .to_str()
+            .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
+        verify_header(header, now_ns(), self.token_policy)
+            .map_err(|e| Status::unauthenticated(format!("invalid auth token: {e}")))
+    }
+
+    /// Limits and topic ownership, checked for every envelope before any is stored, so
+    /// a publish is all or nothing.
+    fn check_publish(&self, envelopes: &[Envelope], token: &VerifiedToken) -> Result<(), Status> {
+        let limits = &self.limits;
+        if envelopes.len() > limits.max_envelopes_per_publish {
+            return Err(Status::invalid_argument(format!(
+                "too many envelopes in one publish: {} (limit {})",
+                envelopes.len(),
+                limits.max_envelopes_per_publish
+            )));
+        }
+        let wallet = token.wallet.to_string();
+        for (i, envelope) in envelopes.iter().enumerate() {
+            let topic = &envelope.content_topic;
+            if topic.is_empty() {
+                return Err(Status::invalid_argument(format!(
+                    "envelope {i}: content topic is empty"
+                )));
+            }
+            if topic.len() > limits.max_topic_len {
+                return Err(Status::invalid_argument(format!(
+                    "envelope {i}: topic length too big: {} bytes (limit {})",
+                    topic.len(),
+                    limits.max_topic_len
+                )));
+            }
+            if envelope.message.len() > limits.max_message_bytes {
+                return Err(Status::invalid_argument(format!(
+                    "envelope {i}: message too big: {} bytes (limit {})",
+                    envelope.message.len(),
+                    limits.max_message_bytes
+                )));
+            }
+            // Contact and private-store topics name their owner; only that wallet, in
+            // exactly that (EIP-55) spelling, may publish there.
+            if let Some(owner) = restricted_topic_owner(topic)
+                && owner != wallet
+            {
+                return Err(Status::permission_denied(format!(
+                    "publishing to restricted topic {topic}: it belongs to {owner}, the auth token is for {wallet}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs blocking store work off the async runtime.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || work(&store)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "storage failed");
+                Err(Status::internal(format!("storage failed: {e}")))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "storage task failed");
+                Err(Status::internal("storage task failed"))
+            }
+        }
+    }
+
+    fn check_subscription_topics(&self, topics: &[String]) -> Result<(), Status> {
+        if topics.len() > self.limits.max_topics_per_subscription {
+            return Err(Status::invalid_argument(format!(
+                "too many content topics: {} (limit {})",
+                topics.len(),
+                self.limits.max_topics_per_subscription
+            )));
+        }
+        for (i, topic) in topics.iter().enumerate() {
+            check_topic(i, topic, &self.limits)?;
+        }
+        Ok(())
+    }
+
+    /// A subscriber stream. The broadcast receiver is created here, before the handler
+    /// returns, so everything published after the client sees the response headers is
+    /// delivered.
+    fn stream(
+        &self,
+        filter: Filter,
+        updates: Option<Streaming<SubscribeRequest>>,
+    ) -> Response<EnvelopeStream> {
+        let state = Subscriber {
+            events: self.events.subscribe(),
+            stopping: self.stopping.clone(),
+            filter,
+            updates,
+            limits: self.limits,
+            done: false,
+        };
+        let stream = futures_util::stream::unfold(state, |mut state| async move {
+            let item = state.next_item().await?;
+            Some((item, state))
+        });
+        let mut response = Response::new(Box::pin(stream) as EnvelopeStream);
+        // The reference node sends this header at once: some tonic clients wait for
+        // headers before returning the stream.
+        response
+            .metadata_mut()
+            .insert("subscribed", MetadataValue::from_static("true"));
+        response
+    }
+}
+
+/// Which envelopes a subscriber wants.
+enum Filter {
+    Topics(HashSet<String>),
+    AllXmtp,
+}
+
+impl Filter {
+    fn matches(&self, topic: &str) -> bool {
+        match self {
+            Self::Topics(topics) => topics.contains(topic),
+            Self::AllXmtp => topic.starts_with(ALL_XMTP_PREFIX),
+        }
+    }
+}
+
+struct Subscriber {
+    events: broadcast::Receiver<Arc<Envelope>>,
+    stopping: watch::Receiver<bool>,
+    filter: Filter,
+    /// `Subscribe2`'s stream of topic-set replacements.
+    updates: Option<Streaming<SubscribeRequest>>,
+    limits: Limits,
+    done: bool,
+}
+
+impl Subscriber {
+    async fn next_item(&mut self) -> Option<Result<Envelope, Status>> {
+        if self.done {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                // Node shutting down (or gone): end the stream so graceful shutdown
+                // does not wait on subscribers forever.
+                _ = self.stopping.wait_for(|stop| *stop) => return None,
+                update = next_update(&mut self.updates) => match update {
+                    Some(Ok(request)) => {
+                        if let Err(status) = check_update(&request.content_topics, &self.limits) {
+                            self.done = true;
+                            return Some(Err(status));
+                        }
+                        self.filter = Filter::Topics(request.content_topics.into_iter().collect());
+                    }
+                    // The client's request stream broke: nobody is listening any more.
+                    Some(Err(_)) => return None,
+                    // Half-close: no more updates, keep delivering on the current set.
+                    None => self.updates = None,
+                },
+                received = self.events.recv() => match received {
+                    Ok(envelope) => {
+                        if self.filter.matches(&envelope.content_topic) {
+                            return Some(Ok(Envelope::clone(&envelope)));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        // Say so rather than silently skip: the client can resubscribe
+                        // and query to catch up.
+                        self.done = true;
+                        return Some(Err(Status::aborted(format!(
+                            "subscriber fell {missed} envelopes behind; subscribe again and query to catch up"
+                        ))));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+            }
+        }
+    }
+}
+
+fn check_update(topics: &[String], limits: &Limits) -> Result<(), Status> {
+    if topics.len() > limits.max_topics_per_subscription {
+        return Err(Status::invalid_argument(format!(
+            "too many content topics: {} (limit {})",
+            topics.len(),
+            limits.max_topics_per_subscription
+        )));
+    }
+    for (i, topic) in topics.iter().enumerate() {
+        check_topic(i, topic, limits)?;
+    }
+    Ok(())
+}
+
+async fn next_update(
+    updates: &mut Option<Streaming<SubscribeRequest>>,
+) -> Option<Result<SubscribeRequest, Status>> {
+    match updates {
+        Some(stream) => stream.message().await.transpose(),
+        None => std::future::pending().await,
+    }
+}
+
+#[tonic::async_trait]
+impl MessageApi for MessageApiService {
+    async fn publish(
+        &self,
+        request: Request<PublishRequest>,
+    ) -> Result<Response<PublishResponse>, Status> {
+        let token = self.authenticate(request.metadata())?;
+        let envelopes = request.into_inner().envelopes;
+        self.check_publish(&envelopes, &token)?;
+        // The envelopes move to the blocking thread and back, rather than being copied
+        // (they may be up to 100 × 1 MiB).
+        let (envelopes, inserted) = self
+            .blocking(move |store| {
+                // An empty transaction writes nothing, so ephemeral-only publishes cost
+                // no fsync.
+                let inserted =
+                    store.insert(envelopes.iter().filter(|e| !is_ephemeral(&e.content_topic)))?;
+                Ok((envelopes, inserted))
+            })
+            .await?;
+        tracing::debug!(wallet = %token.wallet, envelopes = envelopes.len(), inserted, "published");
+        // Committed: now tell subscribers. No receivers is not an error.
+        for envelope in envelopes {
+            let _ = self.events.send(Arc::new(envelope));
+        }
+        Ok(Response::new(PublishResponse {}))
+    }
+
+    type SubscribeStream = EnvelopeStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<SubscribeRequest>,
+    ) -> Result<Response<EnvelopeStream>, Status> {
+        let topics = request.into_inner().content_topics;
+        if topics.is_empty() {
+            return Err(Status::invalid_argument("content topics required"));
+        }
+        self.check_subscription_topics(&topics)?;
+        Ok(self.stream(Filter::Topics(topics.into_iter().collect()), None))
+    }
+
+    type Subscribe2Stream = EnvelopeStream;
+
+    async fn subscribe2(
+        &self,
+        request: Request<Streaming<SubscribeRequest>>,
+    ) -> Result<Response<EnvelopeStream>, Status> {
+        // Starts with no topics; each request on the inbound stream replaces the set.
+        Ok(self.stream(Filter::Topics(HashSet::new()), Some(request.into_inner())))
+    }
+
+    type SubscribeAllStream = EnvelopeStream;
+
+    async fn subscribe_all(
+        &self,
+        _request: Request<SubscribeAllRequest>,
+    ) -> Result<Response<EnvelopeStream>, Status> {
+        Ok(self.stream(Filter::AllXmtp, None))
+    }
+
+    async fn query(
+        &self,
+        request: Request<QueryRequest>,
+    ) -> Result<Response<QueryResponse>, Status> {
+        let plan = plan(request.get_ref(), &self.limits)?;
+        let store_query = plan.store.clone();
+        let max_bytes = self.limits.max_response_bytes;
+        let page = self
+            .blocking(move |store| store.query(&store_query, max_bytes))
+            .await?;
+        Ok(Response::new(response(&plan, page)))
+    }
+
+    async fn batch_query(
+        &self,
+        request: Request<BatchQueryRequest>,
+    ) -> Result<Response<BatchQueryResponse>, Status> {
+        let requests = request.into_inner().requests;
+        if requests.len() > self.limits.max_batch_queries {
+            return Err(Status::invalid_argument(format!(
+                "cannot exceed {} requests in single batch",
+                self.limits.max_batch_queries
+            )));
+        }
+        let plans = requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                plan(r, &self.limits)
+                    .map_err(|s| Status::new(s.code(), format!("request {i}: {}", s.message())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let queries: Vec<_> = plans.iter().map(|p| p.store.clone()).collect();
+        let max_bytes = self.limits.max_response_bytes;
+        let pages = self
+            .blocking(move |store| store.query_many(&queries, max_bytes))
+            .await?;
+        let responses = plans
+            .iter()
+            .zip(pages)
+            .map(|(plan, page)| response(plan, page))
+            .collect();
+        Ok(Response::new(BatchQueryResponse { responses }))
+    }
+}

@@ -1,0 +1,527 @@
+//! The node's storage: one SQLite file in WAL mode.
+//!
+//! One row per distinct `(topic, message)`: the primary key is the digest
+//! `sha256(topic ‖ message)` (the reference node's row id), so publishing the same bytes
+//! again is a no-op and the first copy keeps its timestamp. Rows are read in
+//! `(sender_time, digest)` order through the `(topic, sender_time, digest)` index.
+//!
+//! Durability: every insert is one transaction committed before the publish is
+//! answered, with `synchronous=FULL`. In WAL mode, `NORMAL` already survives the node
+//! process being killed (the WAL is in the OS page cache), but may lose the last
+//! commits on power loss or an OS crash; `FULL` syncs the WAL on every commit and
+//! survives both. Publishes are rare (a few per identity), so the fsync per commit costs
+//! nothing that matters, and an acknowledged envelope is never silently lost.
+//!
+//! All methods block; the server calls them from `spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use prost::Message;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, params, params_from_iter};
+use sha2::{Digest, Sha256};
+
+use crate::network::now_ns;
+use crate::proto::message_api::v1::{Envelope, IndexCursor};
+
+/// Schema version kept in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS envelopes (
+    -- sha256(topic || message): the reference node's row id and the cursor digest.
+    digest      BLOB    NOT NULL UNIQUE,
+    topic       TEXT    NOT NULL,
+    -- The envelope's timestamp_ns (a u64) with its top bit flipped and stored as i64,
+    -- so that SQLite's signed order is the u64 order (see `time_key`).
+    sender_time INTEGER NOT NULL,
+    message     BLOB    NOT NULL,
+    -- When this node stored it (ns since the epoch); for operators only.
+    received_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS envelopes_by_topic_time ON envelopes (topic, sender_time, digest);
+";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database directory could not be created.
+    #[error("cannot create the directory {path} for the node database: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or set up.
+    #[error("cannot open the node database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer version of this program.
+    #[error(
+        "the node database {path} has schema version {found}; this program knows up to {SCHEMA_VERSION}"
+    )]
+    SchemaTooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: i64,
+    },
+    /// WAL mode could not be enabled (e.g. a network file system without shared memory).
+    #[error("the node database {path} cannot use WAL journaling (got {mode:?})")]
+    NoWal {
+        /// The file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// A statement failed.
+    #[error("node database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A thread panicked while holding the database; its transaction was rolled back,
+    /// but we stop using the connection rather than guess.
+    #[error("node database connection is unusable after a panic")]
+    Poisoned,
+}
+
+/// A query as the store runs it (already validated by the service).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreQuery {
+    /// Topics to match (at least one).
+    pub topics: Vec<String>,
+    /// Inclusive lower bound on the sender timestamp.
+    pub start_ns: Option<u64>,
+    /// Inclusive upper bound on the sender timestamp.
+    pub end_ns: Option<u64>,
+    /// Newest first.
+    pub descending: bool,
+    /// Only rows strictly after this `(sender_time_ns, digest)` in the query's order.
+    pub after: Option<(u64, Vec<u8>)>,
+    /// Most rows to return.
+    pub limit: u32,
+}
+
+/// Rows of one query.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredPage {
+    /// The envelopes, in the query's order.
+    pub envelopes: Vec<Envelope>,
+    /// The cursor of the last row.
+    pub last: Option<IndexCursor>,
+    /// Fewer than `limit` rows were returned because of the byte budget, not because
+    /// the rows ran out.
+    pub truncated: bool,
+}
+
+/// The SQLite store. Cheap to share behind an `Arc`; one connection, serialized.
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+/// The reference node's envelope digest: `sha256(topic ‖ message)`.
+pub fn envelope_digest(topic: &str, message: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(topic.as_bytes());
+    hasher.update(message);
+    hasher.finalize().into()
+}
+
+/// Maps a u64 timestamp to an i64 with the same order (flip the top bit), so the whole
+/// u64 range sorts correctly in SQLite's signed INTEGER.
+fn time_key(ns: u64) -> i64 {
+    i64::from_be_bytes((ns ^ (1 << 63)).to_be_bytes())
+}
+
+fn time_from_key(key: i64) -> u64 {
+    u64::from_be_bytes(key.to_be_bytes()) ^ (1 << 63)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, creating missing parent
+    /// directories (mode 0700 on Unix).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_private_dir(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        // Another process (a second CLI with its own in-process node) may hold the write
+        // lock briefly; wait rather than fail.
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(open_err)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::NoWal {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(open_err)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: path.to_owned(),
+                found: version,
+            });
+        }
+        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(open_err)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Stores `envelopes` in one transaction, skipping any `(topic, message)` already
+    /// stored. Returns how many rows were new. Durable when it returns `Ok`.
+    pub fn insert<'a>(
+        &self,
+        envelopes: impl IntoIterator<Item = &'a Envelope>,
+    ) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let received = i64::try_from(now_ns()).unwrap_or(i64::MAX);
+        let mut inserted = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO envelopes (digest, topic, sender_time, message, received_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for envelope in envelopes {
+                let digest = envelope_digest(&envelope.content_topic, &envelope.message);
+                inserted += stmt.execute(params![
+                    &digest[..],
+                    envelope.content_topic,
+                    time_key(envelope.timestamp_ns),
+                    envelope.message,
+                    received
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
+    }
+
+    /// Runs one query, stopping early (but after at least one row) once the encoded
+    /// envelopes would exceed `max_bytes`.
+    pub fn query(&self, query: &StoreQuery, max_bytes: usize) -> Result<StoredPage, StoreError> {
+        let conn = self.conn()?;
+        run_query(&conn, query, max_bytes)
+    }
+
+    /// Runs several queries under one lock, sharing one byte budget. Each query still
+    /// returns at least one row if it has any, so every caller can make progress.
+    pub fn query_many(
+        &self,
+        queries: &[StoreQuery],
+        max_bytes: usize,
+    ) -> Result<Vec<StoredPage>, StoreError> {
+        let conn = self.conn()?;
+        let mut budget = max_bytes;
+        let mut pages = Vec::with_capacity(queries.len());
+        for query in queries {
+            let page = run_query(&conn, query, budget)?;
+            let used: usize = page.envelopes.iter().map(encoded_size).sum();
+            budget = budget.saturating_sub(used);
+            pages.push(page);
+        }
+        Ok(pages)
+    }
+
+    /// How many envelopes are stored.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM envelopes", [], |row| row.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Bytes an envelope adds to a response: its encoding plus field tag and length.
+fn encoded_size(envelope: &Envelope) -> usize {
+    envelope.encoded_len() + 6
+}
+
+fn run_query(
+    conn: &Connection,
+    query: &StoreQuery,
+    max_bytes: usize,
+) -> Result<StoredPage, StoreError> {
+    let mut sql =
+        String::from("SELECT topic, sender_time, message, digest FROM envelopes WHERE topic IN (");
+    let mut values: Vec<Value> = Vec::with_capacity(query.topics.len() + 5);
+    for (i, topic) in query.topics.iter().enumerate() {
+        sql.push_str(if i == 0 { "?" } else { ", ?" });
+        values.push(Value::Text(topic.clone()));
+    }
+    sql.push(')');
+    if let Some(start) = query.start_ns {
+        sql.push_str(" AND sender_time >= ?");
+        values.push(Value::Integer(time_key(start)));
+    }
+    if let Some(end) = query.end_ns {
+        sql.push_str(" AND sender_time <= ?");
+        values.push(Value::Integer(time_key(end)));
+    }
+    if let Some((time, digest)) = &query.after {
+        // Keyset paging on the sort key itself, so rows with equal timestamps are
+        // neither skipped nor repeated across pages.
+        sql.push_str(if query.descending {
+            " AND (sender_time, digest) < (?, ?)"
+        } else {
+            " AND (sender_time, digest) > (?, ?)"
+        });
+        values.push(Value::Integer(time_key(*time)));
+        values.push(Value::Blob(digest.clone()));
+    }
+    sql.push_str(if query.descending {
+        " ORDER BY sender_time DESC, digest DESC LIMIT ?"
+    } else {
+        " ORDER BY sender_time ASC, digest ASC LIMIT ?"
+    });
+    values.push(Value::Integer(i64::from(query.limit)));
+
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values.iter()))?;
+    let mut page = StoredPage::default();
+    let mut used = 0usize;
+    let mut last_digest = Vec::new();
+    while let Some(row) = rows.next()? {
+        let envelope = Envelope {
+            content_topic: row.get(0)?,
+            timestamp_ns: time_from_key(row.get(1)?),
+            message: row.get(2)?,
+        };
+        let size = encoded_size(&envelope);
+        let first = page.envelopes.is_empty();
+        if !first && used.saturating_add(size) > max_bytes {
+            page.truncated = true;
+            break;
+        }
+        used = used.saturating_add(size);
+        last_digest = row.get(3)?;
+        page.envelopes.push(envelope);
+    }
+    page.last = page.envelopes.last().map(|e| IndexCursor {
+        digest: last_digest,
+        sender_time_ns: e.timestamp_ns,
+    });
+    Ok(page)
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(topic: &str, ts: u64, message: &[u8]) -> Envelope {
+        Envelope {
+            content_topic: topic.into(),
+            timestamp_ns: ts,
+            message: message.to_vec(),
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("sub/dir/node.sqlite3")).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn time_key_preserves_u64_order() {
+        let samples = [
+            0,
+            1,
+            1_700_000_000_000_000_000,
+            i64::MAX as u64,
+            i64::MAX as u64 + 1,
+            u64::MAX,
+        ];
+        for pair in samples.windows(2) {
+            assert!(time_key(pair[0]) < time_key(pair[1]), "{pair:?}");
+        }
+        for s in samples {
+            assert_eq!(time_from_key(time_key(s)), s);
+        }
+    }
+
+    #[test]
+    fn digest_is_sha256_of_topic_then_message() {
+        // sha256("ab") computed independently.
+        assert_eq!(
+            hex::encode(envelope_digest("a", b"b")),
+            "fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_ignored_and_keep_the_first_timestamp() {
+        let (_dir, store) = open();
+        assert_eq!(
+            store
+                .insert(&[env("t", 5, b"x"), env("t", 6, b"y")])
+                .expect("insert"),
+            2
+        );
+        assert_eq!(store.insert(&[env("t", 9, b"x")]).expect("insert"), 0);
+        // Same message on another topic is another row.
+        assert_eq!(store.insert(&[env("u", 9, b"x")]).expect("insert"), 1);
+        assert_eq!(store.count().expect("count"), 3);
+        let page = store
+            .query(
+                &StoreQuery {
+                    topics: vec!["t".into()],
+                    descending: true,
+                    limit: 10,
+                    ..StoreQuery::default()
+                },
+                usize::MAX,
+            )
+            .expect("query");
+        let got: Vec<(u64, &[u8])> = page
+            .envelopes
+            .iter()
+            .map(|e| (e.timestamp_ns, &e.message[..]))
+            .collect();
+        assert_eq!(got, [(6, &b"y"[..]), (5, &b"x"[..])]);
+    }
+
+    #[test]
+    fn equal_timestamps_page_by_digest_without_gaps() {
+        let (_dir, store) = open();
+        let envelopes: Vec<Envelope> = (0..7u8).map(|i| env("t", 42, &[i])).collect();
+        store.insert(&envelopes).expect("insert");
+        for descending in [false, true] {
+            let mut after = None;
+            let mut seen = Vec::new();
+            for _ in 0..10 {
+                let page = store
+                    .query(
+                        &StoreQuery {
+                            topics: vec!["t".into()],
+                            descending,
+                            after: after.clone(),
+                            limit: 3,
+                            ..StoreQuery::default()
+                        },
+                        usize::MAX,
+                    )
+                    .expect("query");
+                if page.envelopes.is_empty() {
+                    break;
+                }
+                seen.extend(
+                    page.envelopes
+                        .iter()
+                        .map(|e| envelope_digest("t", &e.message)),
+                );
+                let last = page.last.expect("cursor");
+                after = Some((last.sender_time_ns, last.digest));
+            }
+            let mut expected: Vec<[u8; 32]> = envelopes
+                .iter()
+                .map(|e| envelope_digest("t", &e.message))
+                .collect();
+            expected.sort();
+            if descending {
+                expected.reverse();
+            }
+            assert_eq!(seen, expected, "descending={descending}");
+        }
+    }
+
+    #[test]
+    fn byte_budget_truncates_but_returns_at_least_one_row() {
+        let (_dir, store) = open();
+        store
+            .insert(&[
+                env("t", 1, &[1; 1000]),
+                env("t", 2, &[2; 1000]),
+                env("t", 3, &[3; 1000]),
+            ])
+            .expect("insert");
+        let query = StoreQuery {
+            topics: vec!["t".into()],
+            limit: 10,
+            ..StoreQuery::default()
+        };
+        let page = store.query(&query, 2100).expect("query");
+        assert_eq!(page.envelopes.len(), 2);
+        assert!(page.truncated);
+        let page = store.query(&query, 10).expect("query");
+        assert_eq!(page.envelopes.len(), 1);
+        assert!(page.truncated);
+        let page = store.query(&query, usize::MAX).expect("query");
+        assert_eq!(page.envelopes.len(), 3);
+        assert!(!page.truncated);
+    }
+
+    #[test]
+    fn reopening_keeps_rows_and_rejects_newer_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("node.sqlite3");
+        {
+            let store = Store::open(&path).expect("open");
+            store.insert(&[env("t", 1, b"x")]).expect("insert");
+        }
+        let store = Store::open(&path).expect("reopen");
+        assert_eq!(store.count().expect("count"), 1);
+        drop(store);
+        let conn = Connection::open(&path).expect("raw open");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("bump");
+        drop(conn);
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
+    }
+}

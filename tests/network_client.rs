@@ -1,0 +1,432 @@
+//! The client's own behaviour: URL policy, unreachable nodes, deadlines, retries on
+//! transient codes only (against a scripted fake node), metadata on the wire, and the
+//! `--network local` default.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::Stream;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tonic::{Code, Request, Response, Status};
+
+use xmtp_ledger::flow::generate_identity;
+use xmtp_ledger::identity::AuthToken;
+use xmtp_ledger::network::{
+    ClientConfig, Envelope, NetworkError, NetworkTarget, NodeClient, Query, RetryPolicy, now_ns,
+    open_local, open_network,
+};
+use xmtp_ledger::node::{self, NodeConfig};
+use xmtp_ledger::proto::message_api::v1 as api;
+use xmtp_ledger::proto::message_api::v1::message_api_server::{MessageApi, MessageApiServer};
+use xmtp_ledger::signer::LocalKeySigner;
+
+fn config(attempts: u32, timeout_ms: u64) -> ClientConfig {
+    ClientConfig {
+        timeout: Duration::from_millis(timeout_ms),
+        connect_timeout: Duration::from_millis(timeout_ms),
+        retry: RetryPolicy {
+            max_attempts: attempts,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+        },
+        ..ClientConfig::default()
+    }
+}
+
+/// A loopback port with nothing listening on it.
+async fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+fn token() -> AuthToken {
+    let signer = LocalKeySigner::from_private_key(&[0x31; 32]).expect("wallet key");
+    let identity = generate_identity(&signer, &mut |_| {}).expect("identity");
+    AuthToken::create(identity.bundle.identity_key(), now_ns()).expect("token")
+}
+
+fn envelope() -> Envelope {
+    Envelope {
+        content_topic: "/xmtp/0/m-fake/proto".into(),
+        timestamp_ns: 1,
+        message: b"hello".to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn plaintext_to_a_remote_host_is_refused_without_connecting() {
+    let started = Instant::now();
+    let err = NodeClient::connect("http://192.0.2.10:5556", ClientConfig::default())
+        .await
+        .expect_err("remote plaintext");
+    assert!(
+        matches!(err, NetworkError::InsecurePlaintext { .. }),
+        "{err}"
+    );
+    // TEST-NET-1 would hang for the whole connect timeout had we tried.
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let err = NodeClient::connect("grpc.example.com:443", ClientConfig::default())
+        .await
+        .expect_err("no scheme");
+    assert!(matches!(err, NetworkError::InvalidUrl { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_node_is_named_after_bounded_retries() {
+    let addr = closed_port().await;
+    let err = NodeClient::connect(&format!("http://{addr}"), config(3, 500))
+        .await
+        .expect_err("nothing listens");
+    assert!(
+        matches!(err, NetworkError::Unreachable { attempts: 3, .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("node http://{addr} is unreachable: ")),
+        "{text}"
+    );
+    assert!(text.to_lowercase().contains("refused"), "{text}");
+}
+
+#[tokio::test]
+async fn a_node_that_never_answers_hits_the_deadline() {
+    // Accepts connections and reads nothing: the HTTP/2 exchange never completes.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = Instant::now();
+    let result = match NodeClient::connect(&format!("http://{addr}"), config(2, 200)).await {
+        Ok(client) => client
+            .query(&Query::topic("/xmtp/0/m-x/proto"))
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let err = result.expect_err("silent node");
+    // Depending on where the exchange stalls this is the call deadline or the
+    // connection timeout; either way both attempts were made.
+    assert!(
+        matches!(
+            err,
+            NetworkError::Timeout { attempts: 2, .. }
+                | NetworkError::Unreachable { attempts: 2, .. }
+        ),
+        "{err:?}"
+    );
+    // Two attempts of 200 ms plus backoff, not the default 10 s.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400) && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    holder.abort();
+}
+
+/// A scripted MessageApi: answers publishes and queries from a queue of outcomes and
+/// records the metadata of every call.
+#[derive(Clone, Default)]
+struct FakeNode {
+    script: Arc<Mutex<VecDeque<Result<(), Status>>>>,
+    seen: Arc<Mutex<Vec<(String, tonic::metadata::MetadataMap)>>>,
+}
+
+impl FakeNode {
+    fn next(&self, call: &str, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .push((call.to_owned(), metadata.clone()));
+        self.script
+            .lock()
+            .expect("lock")
+            .pop_front()
+            .unwrap_or(Ok(()))
+    }
+    fn calls(&self) -> Vec<(String, tonic::metadata::MetadataMap)> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+type Envelopes = Pin<Box<dyn Stream<Item = Result<api::Envelope, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl MessageApi for FakeNode {
+    async fn publish(
+        &self,
+        request: Request<api::PublishRequest>,
+    ) -> Result<Response<api::PublishResponse>, Status> {
+        self.next("publish", request.metadata())?;
+        Ok(Response::new(api::PublishResponse {}))
+    }
+    type SubscribeStream = Envelopes;
+    async fn subscribe(
+        &self,
+        _: Request<api::SubscribeRequest>,
+    ) -> Result<Response<Envelopes>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    type Subscribe2Stream = Envelopes;
+    async fn subscribe2(
+        &self,
+        _: Request<tonic::Streaming<api::SubscribeRequest>>,
+    ) -> Result<Response<Envelopes>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    type SubscribeAllStream = Envelopes;
+    async fn subscribe_all(
+        &self,
+        _: Request<api::SubscribeAllRequest>,
+    ) -> Result<Response<Envelopes>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    async fn query(
+        &self,
+        request: Request<api::QueryRequest>,
+    ) -> Result<Response<api::QueryResponse>, Status> {
+        self.next("query", request.metadata())?;
+        Ok(Response::new(api::QueryResponse::default()))
+    }
+    async fn batch_query(
+        &self,
+        request: Request<api::BatchQueryRequest>,
+    ) -> Result<Response<api::BatchQueryResponse>, Status> {
+        self.next("batch query", request.metadata())?;
+        // Deliberately one answer short, whatever was asked.
+        Ok(Response::new(api::BatchQueryResponse { responses: vec![] }))
+    }
+}
+
+async fn fake_node(
+    script: Vec<Result<(), Status>>,
+) -> (FakeNode, String, tokio::task::JoinHandle<()>) {
+    let fake = FakeNode::default();
+    fake.script.lock().expect("lock").extend(script);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let service = MessageApiServer::new(fake.clone());
+    let task = tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await;
+    });
+    (fake, url, task)
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_the_token_and_deadline_are_sent() {
+    let (fake, url, task) = fake_node(vec![
+        Err(Status::unavailable("restarting")),
+        Err(Status::resource_exhausted("slow down")),
+    ])
+    .await;
+    let client = NodeClient::connect(&url, config(5, 2_000))
+        .await
+        .expect("connect");
+    let t = token();
+    client
+        .publish(&t, vec![envelope()])
+        .await
+        .expect("third attempt succeeds");
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 3);
+    for (call, metadata) in &calls {
+        assert_eq!(call, "publish");
+        let auth = metadata.get("authorization").and_then(|v| v.to_str().ok());
+        assert_eq!(auth, Some(t.header_value().as_str()));
+        assert!(
+            metadata.get("grpc-timeout").is_some(),
+            "every call carries a deadline"
+        );
+    }
+    // Queries carry a deadline but never the token.
+    client
+        .query(&Query::topic("/xmtp/0/m-x/proto"))
+        .await
+        .expect("query");
+    let (call, metadata) = fake.calls().pop().expect("query call");
+    assert_eq!(call, "query");
+    assert!(metadata.get("authorization").is_none());
+    assert!(metadata.get("grpc-timeout").is_some());
+    task.abort();
+}
+
+#[tokio::test]
+async fn permanent_failures_are_not_retried() {
+    for status in [
+        Status::invalid_argument("bad"),
+        Status::unauthenticated("who are you"),
+        Status::permission_denied("publishing to restricted topic"),
+        Status::unavailable(
+            "publishing to XMTP V2 is no longer available. Please upgrade your client to XMTP V3.",
+        ),
+    ] {
+        let code = status.code();
+        let (fake, url, task) = fake_node(vec![Err(status)]).await;
+        let client = NodeClient::connect(&url, config(5, 2_000))
+            .await
+            .expect("connect");
+        let err = client
+            .publish(&token(), vec![envelope()])
+            .await
+            .expect_err("permanent");
+        assert!(
+            matches!(err, NetworkError::Rejected { code: c, attempts: 1, .. } if c == code),
+            "{err:?}"
+        );
+        assert_eq!(fake.calls().len(), 1, "{code:?} was retried");
+        task.abort();
+    }
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_attempt_limit() {
+    let (fake, url, task) = fake_node(vec![Err(Status::unavailable("down")); 10]).await;
+    let client = NodeClient::connect(&url, config(3, 2_000))
+        .await
+        .expect("connect");
+    let err = client
+        .publish(&token(), vec![envelope()])
+        .await
+        .expect_err("always down");
+    assert!(
+        matches!(
+            err,
+            NetworkError::Rejected {
+                code: Code::Unavailable,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().ends_with("(after 3 attempts)"), "{err}");
+    assert_eq!(fake.calls().len(), 3);
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_batch_answer_of_the_wrong_length_is_a_protocol_error() {
+    let (_fake, url, task) = fake_node(vec![]).await;
+    let client = NodeClient::connect(&url, config(1, 2_000))
+        .await
+        .expect("connect");
+    let err = client
+        .batch_query(&[Query::topic("/xmtp/0/m-x/proto")])
+        .await
+        .expect_err("short answer");
+    assert!(matches!(err, NetworkError::Protocol { .. }), "{err}");
+    task.abort();
+}
+
+#[tokio::test]
+async fn local_starts_an_in_process_node_when_none_listens_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("data/xmtp-ledger/node.sqlite3");
+    let probe = closed_port().await;
+    let t = token();
+
+    let network = open_local(probe, db.clone(), config(2, 2_000))
+        .await
+        .expect("local");
+    let node = network.in_process_node().expect("started in-process");
+    assert_eq!(node.db_path(), db);
+    assert!(node.local_addr().ip().is_loopback());
+    assert_ne!(node.local_addr(), probe);
+    assert!(network.describe().contains("in-process node"));
+    network
+        .client()
+        .publish(&t, vec![envelope()])
+        .await
+        .expect("publish through gRPC");
+    network.shutdown().await.expect("shutdown");
+    assert!(db.exists());
+
+    // Again, from the same file: the envelope is still there.
+    let network = open_local(probe, db.clone(), config(2, 2_000))
+        .await
+        .expect("local again");
+    let page = network
+        .client()
+        .query(&Query::topic(&envelope().content_topic))
+        .await
+        .expect("query");
+    assert_eq!(page.envelopes, [envelope()]);
+    network.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn local_uses_a_node_already_listening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = node::spawn(
+        "127.0.0.1:0".parse().expect("addr"),
+        NodeConfig::new(dir.path().join("shared.sqlite3")),
+    )
+    .await
+    .expect("node");
+    let unused_db = dir.path().join("unused.sqlite3");
+    let network = open_local(running.local_addr(), unused_db.clone(), config(2, 2_000))
+        .await
+        .expect("local");
+    assert!(network.in_process_node().is_none());
+    assert_eq!(network.client().url(), running.url());
+    network
+        .client()
+        .publish(&token(), vec![envelope()])
+        .await
+        .expect("publish");
+    assert!(!unused_db.exists(), "no second node was started");
+    network.shutdown().await.expect("nothing to shut down");
+    running.shutdown().await.expect("node shutdown");
+}
+
+#[tokio::test]
+async fn local_refuses_a_listener_that_is_not_a_node() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let imposter = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = open_local(addr, dir.path().join("n.sqlite3"), config(1, 1_000))
+        .await
+        .expect_err("imposter");
+    assert!(matches!(err, NetworkError::NotANode { .. }), "{err:?}");
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    imposter.abort();
+}
+
+#[tokio::test]
+async fn network_target_url_connects_directly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = node::spawn(
+        "127.0.0.1:0".parse().expect("addr"),
+        NodeConfig::new(dir.path().join("n.sqlite3")),
+    )
+    .await
+    .expect("node");
+    let target: NetworkTarget = running.url().parse().expect("target");
+    let network = open_network(&target, config(2, 2_000)).await.expect("open");
+    assert!(network.in_process_node().is_none());
+    assert_eq!(network.describe(), format!("node {}", running.url()));
+    network
+        .client()
+        .query(&Query::topic("/xmtp/0/m-x/proto"))
+        .await
+        .expect("query");
+    running.shutdown().await.expect("shutdown");
+}

@@ -1,0 +1,325 @@
+//! The node's durability and lifecycle: restart on the same file keeps everything
+//! (cursors included), acknowledged envelopes survive `kill -9`, SIGTERM and
+//! in-process shutdown are graceful even with open subscriptions.
+//!
+//! The process tests run this test binary again as the node (`child_node_process`),
+//! so they need nothing but the library.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+use xmtp_ledger::flow::generate_identity;
+use xmtp_ledger::identity::AuthToken;
+use xmtp_ledger::network::{ClientConfig, Envelope, NodeClient, Query, now_ns};
+use xmtp_ledger::node::store::StoreQuery;
+use xmtp_ledger::node::{self, NodeConfig, Store};
+use xmtp_ledger::signer::LocalKeySigner;
+
+const CHILD_DB_ENV: &str = "XMTP_LEDGER_TEST_CHILD_NODE_DB";
+const LISTENING: &str = "CHILD_NODE_LISTENING ";
+const STOPPED: &str = "CHILD_NODE_STOPPED";
+
+fn token() -> AuthToken {
+    let signer = LocalKeySigner::from_private_key(&[0x51; 32]).expect("wallet key");
+    let identity = generate_identity(&signer, &mut |_| {}).expect("identity");
+    AuthToken::create(identity.bundle.identity_key(), now_ns()).expect("token")
+}
+
+fn env(topic: &str, timestamp_ns: u64, message: &[u8]) -> Envelope {
+    Envelope {
+        content_topic: topic.into(),
+        timestamp_ns,
+        message: message.to_vec(),
+    }
+}
+
+/// Not a test on its own: the node process for the tests below, which run this binary
+/// with `--ignored --exact child_node_process` and the database path in the environment.
+#[test]
+#[ignore = "helper process for the kill -9 and SIGTERM tests; does nothing when run directly"]
+fn child_node_process() {
+    let Some(db) = std::env::var_os(CHILD_DB_ENV) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        println!("{LISTENING}{}", listener.local_addr().expect("addr"));
+        let stop = async {
+            tokio::select! {
+                () = node::shutdown_signal() => {}
+                // Never outlive a parent that failed to kill us.
+                () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+        };
+        node::serve_with_shutdown(listener, NodeConfig::new(db), stop)
+            .await
+            .expect("serve");
+        println!("{STOPPED}");
+    });
+}
+
+struct ChildNode {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    addr: SocketAddr,
+}
+
+fn spawn_child_node(db: &Path) -> ChildNode {
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = Command::new(exe)
+        .args([
+            "child_node_process",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB_ENV, db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child node");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        let n = stdout.read_line(&mut line).expect("read child stdout");
+        assert!(n > 0, "child node exited before listening");
+        // libtest prints "test child_node_process ... " before the test's own output.
+        if let Some((_, addr)) = line.trim().split_once(LISTENING) {
+            break addr.parse().expect("child address");
+        }
+    };
+    ChildNode {
+        child,
+        stdout,
+        addr,
+    }
+}
+
+/// Polls without blocking the runtime, so this side's connections keep being served
+/// (a blocked client would hold the node's graceful shutdown up).
+async fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "child node did not exit within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_envelopes_survive_kill_9() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("node.sqlite3");
+    let mut node = spawn_child_node(&db);
+    let client = NodeClient::connect(&format!("http://{}", node.addr), ClientConfig::default())
+        .await
+        .expect("connect");
+    let t = token();
+    let topic = "/xmtp/0/m-durable/proto";
+    for i in 0..20u64 {
+        client
+            .publish(&t, vec![env(topic, i + 1, &i.to_be_bytes())])
+            .await
+            .expect("publish");
+    }
+    let batch: Vec<Envelope> = (20..30u64)
+        .map(|i| env(topic, i + 1, &i.to_be_bytes()))
+        .collect();
+    client.publish(&t, batch).await.expect("publish batch");
+
+    // SIGKILL: no shutdown code runs, no checkpoint, no clean close.
+    node.child.kill().expect("kill -9");
+    let status = node.child.wait().expect("wait");
+    assert!(!status.success());
+
+    let store = Store::open(&db).expect("reopen after kill");
+    let page = store
+        .query(
+            &StoreQuery {
+                topics: vec![topic.into()],
+                limit: 100,
+                ..StoreQuery::default()
+            },
+            usize::MAX,
+        )
+        .expect("query");
+    let stamps: Vec<u64> = page.envelopes.iter().map(|e| e.timestamp_ns).collect();
+    assert_eq!(stamps, (1..=30).collect::<Vec<u64>>());
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_node_gracefully_with_a_subscriber_attached() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("node.sqlite3");
+    let mut node = spawn_child_node(&db);
+    let client = NodeClient::connect(&format!("http://{}", node.addr), ClientConfig::default())
+        .await
+        .expect("connect");
+    let topic = "/xmtp/0/m-term/proto";
+    client
+        .publish(&token(), vec![env(topic, 1, b"kept")])
+        .await
+        .expect("publish");
+    let mut subscription = client.subscribe([topic]).await.expect("subscribe");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &node.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    // The open subscription must not hold the shutdown up: the node ends it and exits
+    // well before its 5 s grace period would force connections closed.
+    let started = Instant::now();
+    let exit = wait_for_exit(&mut node.child, Duration::from_secs(10)).await;
+    assert!(exit.success(), "graceful exit, got {exit:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut node.stdout, &mut rest).expect("stdout");
+    assert!(
+        rest.contains(STOPPED),
+        "serve_with_shutdown returned: {rest:?}"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("subscription ends");
+    assert!(!matches!(ended, Ok(Some(_))), "{ended:?}");
+
+    let store = Store::open(&db).expect("reopen");
+    assert_eq!(store.count().expect("count"), 1);
+}
+
+#[tokio::test]
+async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("node.sqlite3");
+    let topic = "/xmtp/0/m-restart/proto";
+    let all: Vec<Envelope> = (0..15u8)
+        .map(|i| env(topic, 100 + u64::from(i), &[i]))
+        .collect();
+
+    let first = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
+        .await
+        .expect("node");
+    let client = NodeClient::connect(&first.url(), ClientConfig::default())
+        .await
+        .expect("connect");
+    client
+        .publish(&token(), all.clone())
+        .await
+        .expect("publish");
+    let page1 = client
+        .query(&Query::topic(topic).limit(5))
+        .await
+        .expect("page 1");
+    let expected_page2 = client
+        .query(&Query::topic(topic).limit(5).after(page1.next.clone()))
+        .await
+        .expect("page 2");
+    first.shutdown().await.expect("shutdown");
+
+    let second = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
+        .await
+        .expect("node again");
+    let client = NodeClient::connect(&second.url(), ClientConfig::default())
+        .await
+        .expect("connect");
+    // A cursor from before the restart still continues where it left off.
+    let page2 = client
+        .query(&Query::topic(topic).limit(5).after(page1.next.clone()))
+        .await
+        .expect("page 2 after restart");
+    assert_eq!(page2, expected_page2);
+    let everything = client
+        .query_all(Query::topic(topic).ascending(), 100)
+        .await
+        .expect("all");
+    assert_eq!(everything, all);
+    // Dedup also holds across restarts.
+    client
+        .publish(&token(), all.clone())
+        .await
+        .expect("publish again");
+    assert_eq!(
+        client
+            .query_all(Query::topic(topic), 100)
+            .await
+            .expect("all")
+            .len(),
+        15
+    );
+    second.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn in_process_shutdown_ends_subscriptions_and_frees_the_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = node::spawn(
+        "127.0.0.1:0".parse().expect("addr"),
+        NodeConfig::new(dir.path().join("node.sqlite3")),
+    )
+    .await
+    .expect("node");
+    let addr = running.local_addr();
+    let client = NodeClient::connect(&running.url(), ClientConfig::default())
+        .await
+        .expect("connect");
+    let mut subscription = client
+        .subscribe(["/xmtp/0/m-x/proto"])
+        .await
+        .expect("subscribe");
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), running.shutdown())
+        .await
+        .expect("shutdown does not hang")
+        .expect("shutdown");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .expect("subscription ends");
+    assert!(!matches!(ended, Ok(Some(_))), "{ended:?}");
+    // Nothing listens any more.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn an_unusable_database_path_is_a_clear_startup_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A regular file where a directory is needed.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").expect("write");
+    let err = node::spawn(
+        "127.0.0.1:0".parse().expect("addr"),
+        NodeConfig::new(blocker.join("node.sqlite3")),
+    )
+    .await
+    .expect_err("cannot create the directory");
+    assert!(
+        err.to_string().contains(&blocker.display().to_string()),
+        "{err}"
+    );
+}

@@ -430,3 +430,27 @@ async fn network_target_url_connects_directly() {
         .expect("query");
     running.shutdown().await.expect("shutdown");
 }
+
+/// `https://` goes through rustls: against a plaintext node the handshake fails and is
+/// reported as the node being unreachable (and the TLS setup itself does not panic).
+#[tokio::test]
+async fn https_uses_tls_and_fails_cleanly_against_a_plaintext_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = node::spawn(
+        "127.0.0.1:0".parse().expect("addr"),
+        NodeConfig::new(dir.path().join("n.sqlite3")),
+    )
+    .await
+    .expect("node");
+    let url = format!("https://{}", running.local_addr());
+    let err = NodeClient::connect(&url, config(1, 2_000))
+        .await
+        .expect_err("no TLS on the other side");
+    assert!(matches!(err, NetworkError::Unreachable { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("node {url} is unreachable")),
+        "{err}"
+    );
+    running.shutdown().await.expect("shutdown");
+}

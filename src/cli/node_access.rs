@@ -46,37 +46,44 @@ pub async fn newest_valid_contact(
     wallet: &xmtp_ledger::identity::Address,
 ) -> Result<(Option<(ContactBundle, VerifiedContact)>, Vec<String>), CliError> {
     let topic = xmtp_ledger::identity::topic::contact_topic(wallet);
-    // Newest first, 5 per page, following cursors (xmtp-js getUserContactFromNetwork).
-    let envelopes = client
-        .query_all(Query::topic(&topic).limit(5), MAX_CONTACT_ENVELOPES)
-        .await?;
+    // Newest first, 5 per page, following cursors (xmtp-js getUserContactFromNetwork),
+    // stopping at the first valid bundle.
+    let mut pages = client.pages(Query::topic(&topic).limit(5));
     let mut problems = Vec::new();
-    for envelope in envelopes {
-        if envelope.message.is_empty() {
-            continue;
-        }
-        let contact = match ContactBundle::decode(&envelope.message) {
-            Ok(contact) => contact,
-            Err(e) => {
-                problems.push(format!(
-                    "skipped an undecodable envelope at {}: {e}",
-                    envelope.timestamp_ns
-                ));
+    let mut seen = 0;
+    while let Some(page) = pages.next_page().await? {
+        for envelope in page {
+            seen += 1;
+            if envelope.message.is_empty() {
                 continue;
             }
-        };
-        match contact.verify() {
-            Ok(verified) if verified.wallet_address == *wallet => {
-                return Ok((Some((contact, verified)), problems));
+            let contact = match ContactBundle::decode(&envelope.message) {
+                Ok(contact) => contact,
+                Err(e) => {
+                    problems.push(format!(
+                        "skipped an undecodable envelope at {}: {e}",
+                        envelope.timestamp_ns
+                    ));
+                    continue;
+                }
+            };
+            match contact.verify() {
+                Ok(verified) if verified.wallet_address == *wallet => {
+                    return Ok((Some((contact, verified)), problems));
+                }
+                Ok(verified) => problems.push(format!(
+                    "skipped a bundle signed by {} at {}",
+                    verified.wallet_address, envelope.timestamp_ns
+                )),
+                Err(e) => problems.push(format!(
+                    "skipped an invalid bundle at {}: {e}",
+                    envelope.timestamp_ns
+                )),
             }
-            Ok(verified) => problems.push(format!(
-                "skipped a bundle signed by {} at {}",
-                verified.wallet_address, envelope.timestamp_ns
-            )),
-            Err(e) => problems.push(format!(
-                "skipped an invalid bundle at {}: {e}",
-                envelope.timestamp_ns
-            )),
+        }
+        if seen >= MAX_CONTACT_ENVELOPES {
+            problems.push(format!("stopped after the newest {seen} envelopes"));
+            break;
         }
     }
     Ok((None, problems))

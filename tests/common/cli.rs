@@ -67,6 +67,11 @@ impl Service {
         Self::start(command)
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGKILL (like a crash or power loss) and waits.
     pub fn kill(mut self) {
         let _ = self.child.kill();

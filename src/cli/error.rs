@@ -48,6 +48,9 @@ impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
             Self::Usage(_) | Self::Io { .. } => 1,
+            // A `--device` or `--network` value that is not understood is a usage error.
+            Self::Device(DeviceError::InvalidSpec { .. }) => 1,
+            Self::Network(NetworkError::InvalidUrl { .. }) => 1,
             Self::Device(e) => match e.kind() {
                 DeviceErrorKind::Rejected => 20,
                 DeviceErrorKind::Locked => 21,

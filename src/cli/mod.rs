@@ -47,6 +47,7 @@ pub fn main() -> ExitCode {
         }
     };
     let ui = Ui::new(cli.global.json, cli.global.quiet, cli.global.verbose);
+    init_logging(cli.global.verbose, cli.global.quiet);
     match run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -54,6 +55,25 @@ pub fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// Library logs go to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv` trace
+/// (`RUST_LOG` overrides). The library never logs secrets at any level.
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
 }
 
 fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {

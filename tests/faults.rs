@@ -38,11 +38,14 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Sets a fault on the software device.
+type Arm = fn(&SoftwareDevice);
+
 /// A signer over the software device that arms a fault just before its second signature.
 struct FaultBeforeSecond {
     signer: LedgerSigner,
     device: Arc<SoftwareDevice>,
-    arm: fn(&SoftwareDevice),
+    arm: Arm,
     calls: AtomicUsize,
 }
 
@@ -72,7 +75,7 @@ fn signer_over_tcp(server: &TcpServer) -> LedgerSigner {
 
 #[test]
 fn device_faults_mid_init_abort_before_anything_is_published() {
-    let arms: [(fn(&SoftwareDevice), DeviceErrorKind); 3] = [
+    let arms: [(Arm, DeviceErrorKind); 3] = [
         (
             |d| d.set_drop(DropConnection::NextSignature),
             DeviceErrorKind::Disconnected,
@@ -246,8 +249,7 @@ fn node_killed_under_load_loses_no_acknowledged_envelope() {
         for task in tasks {
             let _ = task.await;
         }
-        let acks = acks.lock().unwrap().clone();
-        acks
+        acks.lock().unwrap().clone()
     });
     node.kill();
     assert!(acked.len() >= 200);

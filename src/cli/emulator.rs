@@ -77,18 +77,10 @@ fn approval(policy: EmulatorPolicy, reject_containing: Vec<String>) -> ApprovalP
 }
 
 fn wait_for_shutdown_signal() -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(CliError::io("starting the signal handler"))?;
-    runtime.block_on(async {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .map_err(CliError::io("installing the SIGTERM handler"))?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-        Ok(())
-    })
+        .map_err(CliError::io("starting the signal handler"))?
+        .block_on(xmtp_ledger::node::shutdown_signal());
+    Ok(())
 }

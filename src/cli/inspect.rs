@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 use xmtp_ledger::identity::auth;
-use xmtp_ledger::identity::{ContactBundle, PrivateKeyBundleV1, PublicKeyV1, SignedPublicKey};
+use xmtp_ledger::identity::{
+    Address, ContactBundle, IdentityError, PrivateKeyBundleV1, PublicKeyV1, SignedPublicKey,
+};
 use xmtp_ledger::keystore::EncryptedBundle;
 
 /// The result of inspecting (or verifying) one artefact; also the `--json` contract.
@@ -88,32 +90,10 @@ pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
         return report;
     }
     if let Ok(key) = SignedPublicKey::decode(bytes) {
-        let mut report = Report::new("signed_public_key_v2");
-        report.identity_public_key = Some(hex::encode(key.point()));
-        match key.wallet_address() {
-            Ok(wallet) => {
-                report.valid = true;
-                report.wallet_address = Some(wallet.to_string());
-            }
-            Err(e) => report
-                .problems
-                .push(format!("not a wallet-signed identity key: {e}")),
-        }
-        return report;
+        return identity_key_report("signed_public_key_v2", key.point(), key.wallet_address());
     }
     if let Ok(key) = PublicKeyV1::decode(bytes) {
-        let mut report = Report::new("signed_public_key_v1");
-        report.identity_public_key = Some(hex::encode(key.point()));
-        match key.wallet_address() {
-            Ok(wallet) => {
-                report.valid = true;
-                report.wallet_address = Some(wallet.to_string());
-            }
-            Err(e) => report
-                .problems
-                .push(format!("not a wallet-signed identity key: {e}")),
-        }
-        return report;
+        return identity_key_report("signed_public_key_v1", key.point(), key.wallet_address());
     }
     let mut report = Report::new("unknown");
     report.problems.push(
@@ -121,6 +101,26 @@ pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
          bundle or auth token"
             .into(),
     );
+    report
+}
+
+/// The report for a single identity key: valid when its wallet signature recovers.
+fn identity_key_report(
+    kind: &'static str,
+    point: &[u8; 65],
+    wallet: Result<Address, IdentityError>,
+) -> Report {
+    let mut report = Report::new(kind);
+    report.identity_public_key = Some(hex::encode(point));
+    match wallet {
+        Ok(wallet) => {
+            report.valid = true;
+            report.wallet_address = Some(wallet.to_string());
+        }
+        Err(e) => report
+            .problems
+            .push(format!("not a wallet-signed identity key: {e}")),
+    }
     report
 }
 

@@ -66,7 +66,7 @@ pub struct GlobalArgs {
     pub json: bool,
 
     /// More detail on stderr (repeat for more).
-    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, global = true, env = "XMTP_LEDGER_VERBOSE", action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
     /// Only errors on stderr.
@@ -83,6 +83,23 @@ pub struct GlobalArgs {
         value_name = "SECONDS"
     )]
     pub timeout: u64,
+}
+
+/// Where `node` listens: gRPC always, the REST gateway (HTTP/JSON, for the reference
+/// JavaScript SDK) only when asked.
+#[derive(Debug, Args)]
+pub struct NodeListen {
+    /// Address to listen on (gRPC).
+    #[arg(
+        long,
+        env = "XMTP_LEDGER_NODE_LISTEN",
+        default_value = "127.0.0.1:5556"
+    )]
+    pub listen: String,
+    /// Also serve the REST gateway (`POST /message/v1/…`, JSON) on this address, e.g.
+    /// 127.0.0.1:5555. Off by default.
+    #[arg(long, env = "XMTP_LEDGER_NODE_HTTP_LISTEN", value_name = "ADDR")]
+    pub http_listen: Option<String>,
 }
 
 /// Which account of the device: one of `--account`, `--hd-path`, `--legacy`.
@@ -151,15 +168,11 @@ pub enum Command {
         #[arg(long, env = "XMTP_LEDGER_FORCE")]
         force: bool,
     },
-    /// Run an XMTP MessageApi node (gRPC) on an embedded SQLite file.
+    /// Run an XMTP MessageApi node (gRPC, and optionally the REST gateway) on an
+    /// embedded SQLite file.
     Node {
-        /// Address to listen on.
-        #[arg(
-            long,
-            env = "XMTP_LEDGER_NODE_LISTEN",
-            default_value = "127.0.0.1:5556"
-        )]
-        listen: String,
+        #[command(flatten)]
+        listen: NodeListen,
         /// SQLite database file (default: under the user's data directory).
         #[arg(long, env = "XMTP_LEDGER_NODE_DB", value_name = "FILE")]
         db: Option<PathBuf>,

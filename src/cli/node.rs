@@ -1,36 +1,57 @@
-//! `node [--listen ADDR] [--db FILE]`: an XMTP MessageApi node on an SQLite file.
+//! `node [--listen ADDR] [--http-listen ADDR] [--db FILE]`: an XMTP MessageApi node on
+//! an SQLite file, over gRPC and optionally the REST gateway.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::args::NodeListen;
 use super::error::CliError;
 use super::node_access;
 use super::ui::Ui;
 use xmtp_ledger::network::default_node_db_path;
 use xmtp_ledger::node::{self, NodeConfig};
 
-/// Serves until SIGINT/SIGTERM. Prints the bound address alone on stdout once listening.
-pub fn run(ui: &Ui, listen: &str, db: Option<PathBuf>) -> Result<(), CliError> {
-    let listen: SocketAddr = listen
+fn parse_addr(flag: &str, value: &str) -> Result<SocketAddr, CliError> {
+    value
         .parse()
-        .map_err(|e| CliError::Usage(format!("bad --listen {listen:?}: {e} (expected IP:PORT)")))?;
+        .map_err(|e| CliError::Usage(format!("bad {flag} {value:?}: {e} (expected IP:PORT)")))
+}
+
+/// Serves until SIGINT/SIGTERM. Once listening, prints the gRPC address alone on stdout
+/// line 1 and, with `--http-listen`, the REST gateway's address on line 2.
+pub fn run(ui: &Ui, listen: &NodeListen, db: Option<PathBuf>) -> Result<(), CliError> {
+    let grpc_addr = parse_addr("--listen", &listen.listen)?;
+    let http_addr = listen
+        .http_listen
+        .as_deref()
+        .map(|value| parse_addr("--http-listen", value))
+        .transpose()?;
     let db = match db {
         Some(path) => path,
         None => default_node_db_path()?,
     };
+    let mut config = NodeConfig::new(db.clone());
+    config.http_listen = http_addr;
     let runtime = node_access::runtime()?;
     runtime.block_on(async {
-        let running = node::spawn(listen, NodeConfig::new(db.clone()))
+        let running = node::spawn(grpc_addr, config)
             .await
             .map_err(|e| CliError::Usage(format!("cannot start the node: {e}")))?;
         {
             let mut stdout = std::io::stdout().lock();
             let _ = writeln!(stdout, "{}", running.local_addr());
+            if let Some(http) = running.http_addr() {
+                let _ = writeln!(stdout, "{http}");
+            }
             let _ = stdout.flush();
         }
+        let rest = running
+            .http_addr()
+            .map(|addr| format!(", REST gateway on http://{addr}"))
+            .unwrap_or_default();
         ui.status(format!(
-            "XMTP node listening on {} (database {}); Ctrl-C to stop",
+            "XMTP node listening on {} (gRPC){rest} (database {}); Ctrl-C to stop",
             running.local_addr(),
             db.display()
         ));

@@ -20,8 +20,15 @@
 //!
 //! Limits (see [`Limits`]) answer with `InvalidArgument` (or `OutOfRange` for a
 //! request message larger than `max_request_bytes`, from tonic), never a crash.
+//!
+//! With [`NodeConfig::http_listen`] set, the node also serves the reference node's REST
+//! gateway (`POST /message/v1/publish`, `query`, `batch-query`, `subscribe`,
+//! `subscribe-all`; protojson bodies, NDJSON streams) on its own listener, for HTTP
+//! clients such as `@xmtp/xmtp-js`. It hands every request to the same service object
+//! as gRPC, so both see the same rules and the same subscriptions: see [`rest`].
 
 mod query;
+pub mod rest;
 mod service;
 pub mod store;
 
@@ -69,6 +76,9 @@ pub struct Limits {
     /// (with a cursor, so clients continue) rather than exceed it; each query still
     /// returns at least one row.
     pub max_response_bytes: usize,
+    /// Largest HTTP request body the REST gateway reads (16 MiB: JSON carries bytes as
+    /// base64, a third larger). The decoded request must also fit `max_request_bytes`.
+    pub max_http_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -83,6 +93,7 @@ impl Default for Limits {
             max_topics_per_subscription: 1000,
             max_request_bytes: 8 * 1024 * 1024,
             max_response_bytes: 4 * 1024 * 1024,
+            max_http_body_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -102,6 +113,9 @@ pub struct NodeConfig {
     /// After a shutdown request, how long in-flight calls may take before connections
     /// are closed anyway.
     pub shutdown_grace: Duration,
+    /// Where to serve the REST gateway (HTTP/1.1, JSON), if anywhere; port 0 for an
+    /// ephemeral port. Off by default. The reference node used 5555 (gRPC on 5556).
+    pub http_listen: Option<SocketAddr>,
 }
 
 impl NodeConfig {
@@ -113,6 +127,7 @@ impl NodeConfig {
             token_policy: TokenPolicy::default(),
             subscriber_buffer: 1024,
             shutdown_grace: Duration::from_secs(5),
+            http_listen: None,
         }
     }
 }
@@ -134,50 +149,68 @@ pub enum NodeError {
     /// The gRPC server failed.
     #[error("node server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
+    /// The REST gateway's server failed.
+    #[error("node REST gateway failed: {0}")]
+    Http(#[source] std::io::Error),
     /// The node's task panicked or was cancelled.
     #[error("node task failed: {0}")]
     Task(String),
 }
 
-/// Serves on `listener` until `shutdown` completes, then stops gracefully: streams end,
-/// in-flight calls get [`NodeConfig::shutdown_grace`] to finish.
+/// Serves gRPC on `listener` (and the REST gateway on [`NodeConfig::http_listen`], if
+/// set) until `shutdown` completes, then stops gracefully: streams end, in-flight calls
+/// get [`NodeConfig::shutdown_grace`] to finish.
 pub async fn serve_with_shutdown(
     listener: TcpListener,
     config: NodeConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NodeError> {
     let store = open_store(config.db_path.clone()).await?;
-    run(listener, store, config, shutdown).await
+    let http = bind_http(config.http_listen).await?;
+    run(listener, http, store, config, shutdown).await
 }
 
-/// Binds `listen` and serves until SIGINT or SIGTERM (see [`shutdown_signal`]).
+/// Binds `listen` (and [`NodeConfig::http_listen`]) and serves until SIGINT or SIGTERM
+/// (see [`shutdown_signal`]).
 pub async fn serve(listen: SocketAddr, config: NodeConfig) -> Result<(), NodeError> {
     let store = open_store(config.db_path.clone()).await?;
     let listener = bind(listen).await?;
+    let http = bind_http(config.http_listen).await?;
     tracing::info!(addr = %listener.local_addr().unwrap_or(listen), db = %config.db_path.display(), "node listening");
-    run(listener, store, config, shutdown_signal()).await
+    run(listener, http, store, config, shutdown_signal()).await
 }
 
-/// Opens the database, binds `listen` (port 0 for an ephemeral port) and serves in a
-/// background task. Errors opening or binding are returned here.
+/// Opens the database, binds `listen` (port 0 for an ephemeral port) and
+/// [`NodeConfig::http_listen`] if set, and serves in a background task. Errors opening
+/// or binding are returned here.
 pub async fn spawn(listen: SocketAddr, config: NodeConfig) -> Result<RunningNode, NodeError> {
     let store = open_store(config.db_path.clone()).await?;
     let listener = bind(listen).await?;
-    let local_addr = listener.local_addr().map_err(|source| NodeError::Bind {
-        addr: listen,
-        source,
-    })?;
+    let local_addr = local_addr_of(&listener, listen)?;
+    let http = bind_http(config.http_listen).await?;
+    let http_addr = match (&http, config.http_listen) {
+        (Some(listener), Some(requested)) => Some(local_addr_of(listener, requested)?),
+        _ => None,
+    };
     let (stop, stopped) = oneshot::channel::<()>();
     let db_path = config.db_path.clone();
-    let task = tokio::spawn(run(listener, store, config, async move {
+    let task = tokio::spawn(run(listener, http, store, config, async move {
         // A dropped sender (RunningNode dropped) also means stop.
         let _ = stopped.await;
     }));
     Ok(RunningNode {
         local_addr,
+        http_addr,
         db_path,
         stop: Some(stop),
         task: Some(task),
+    })
+}
+
+fn local_addr_of(listener: &TcpListener, requested: SocketAddr) -> Result<SocketAddr, NodeError> {
+    listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: requested,
+        source,
     })
 }
 
@@ -218,6 +251,7 @@ pub async fn shutdown_signal() {
 #[derive(Debug)]
 pub struct RunningNode {
     local_addr: SocketAddr,
+    http_addr: Option<SocketAddr>,
     db_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), NodeError>>>,
@@ -232,6 +266,16 @@ impl RunningNode {
     /// `http://<local_addr>`, for [`crate::network::NodeClient::connect`].
     pub fn url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The address the REST gateway listens on, if it was enabled.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// `http://<http_addr>`, the REST gateway's base URL (what xmtp-js calls `apiUrl`).
+    pub fn http_url(&self) -> Option<String> {
+        self.http_addr.map(|addr| format!("http://{addr}"))
     }
 
     /// The database file.
@@ -273,24 +317,33 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, NodeError> {
         .map_err(|source| NodeError::Bind { addr, source })
 }
 
+async fn bind_http(addr: Option<SocketAddr>) -> Result<Option<TcpListener>, NodeError> {
+    match addr {
+        Some(addr) => Ok(Some(bind(addr).await?)),
+        None => Ok(None),
+    }
+}
+
 async fn run(
     listener: TcpListener,
+    http: Option<TcpListener>,
     store: Arc<Store>,
     config: NodeConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NodeError> {
     let (stopping_tx, stopping) = watch::channel(false);
-    let service = MessageApiService::new(
+    // One service for both front-ends: same rules, same subscribers.
+    let service = Arc::new(MessageApiService::new(
         store,
         config.limits,
         config.token_policy,
         config.subscriber_buffer,
         stopping.clone(),
-    );
-    let mut server_stopping = stopping;
-    let serve = Server::builder()
+    ));
+    let mut server_stopping = stopping.clone();
+    let grpc = Server::builder()
         .add_service(
-            MessageApiServer::new(service)
+            MessageApiServer::from_arc(service.clone())
                 .max_decoding_message_size(config.limits.max_request_bytes),
         )
         .serve_with_incoming_shutdown(
@@ -299,16 +352,28 @@ async fn run(
                 let _ = server_stopping.wait_for(|stop| *stop).await;
             },
         );
+    let limits = config.limits;
+    let rest = async move {
+        match http {
+            Some(listener) => rest::serve(listener, service, limits, stopping)
+                .await
+                .map_err(NodeError::Http),
+            None => Ok(()),
+        }
+    };
+    let serve = async move {
+        tokio::try_join!(async { grpc.await.map_err(NodeError::Serve) }, rest).map(|_| ())
+    };
     tokio::pin!(serve);
     tokio::select! {
-        result = &mut serve => return result.map_err(NodeError::Serve),
+        result = &mut serve => return result,
         () = shutdown => {}
     }
     tracing::info!("node shutting down");
     // Ends subscription streams and tells the server to stop accepting and drain.
     let _ = stopping_tx.send(true);
     match tokio::time::timeout(config.shutdown_grace, serve).await {
-        Ok(result) => result.map_err(NodeError::Serve),
+        Ok(result) => result,
         Err(_) => {
             tracing::warn!(
                 "calls still running after the shutdown grace period; closing connections"

@@ -1,0 +1,361 @@
+//! Interop with the reference JavaScript SDK, `@xmtp/xmtp-js` 13.0.4, in both directions,
+//! through the node's REST gateway (the SDK speaks HTTP/JSON only):
+//!
+//! (a) identities created by `xmtp-ledger init` (software device, gRPC) are loaded by the
+//!     SDK's `Client.create` with an ethers wallet of the same mnemonic and path, through
+//!     its network keystore provider only;
+//! (b) an identity created by the SDK's `Client.create` is unlocked and verified by
+//!     `xmtp-ledger` (gRPC).
+//!
+//! The SDK runs as `node tests/interop/sdk-client.mjs` with the packages that
+//! `bash .ci/install-deps` installs (`npm ci` in `tests/interop`). Missing Node.js or
+//! packages fail these tests; `XMTP_LEDGER_SKIP_INTEROP=1` skips them instead.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::cli::{ACCOUNT_0, LEDGER_LIVE_1, Run, Service, command};
+
+/// The mnemonic `xmtp-ledger emulator` uses by default (public: tests only).
+const MNEMONIC: &str = "test test test test test test test test test test test junk";
+const PATH_0: &str = "m/44'/60'/0'/0/0";
+const PATH_1: &str = "m/44'/60'/1'/0/0";
+/// The SDK version the scripts are written against (pinned in tests/interop/package.json).
+const SDK_VERSION: &str = "13.0.4";
+/// One SDK run takes about a second; this only catches a hang.
+const SDK_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn interop_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+}
+
+/// Whether to run: true when Node.js and the pinned packages are there; false (skip)
+/// only with `XMTP_LEDGER_SKIP_INTEROP=1`; otherwise a failure saying what to do.
+fn sdk_available() -> bool {
+    if std::env::var("XMTP_LEDGER_SKIP_INTEROP").is_ok_and(|v| v == "1") {
+        eprintln!("XMTP_LEDGER_SKIP_INTEROP=1: skipping the xmtp-js interop test");
+        return false;
+    }
+    let fix = "run `bash .ci/install-deps` (it installs Node.js if missing and runs `npm ci` in \
+               tests/interop), or set XMTP_LEDGER_SKIP_INTEROP=1 to skip the interop tests";
+    let version = Command::new("node")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output();
+    let version = match version {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        Ok(out) => panic!("`node --version` failed ({}): {fix}", out.status),
+        Err(e) => panic!("cannot run `node` ({e}): Node.js >= 20 is needed; {fix}"),
+    };
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 20,
+        "Node.js {version} is too old for @xmtp/xmtp-js {SDK_VERSION} (needs >= 20); {fix}"
+    );
+    let modules = interop_dir().join("node_modules");
+    for (package, pinned) in [("@xmtp/xmtp-js", Some(SDK_VERSION)), ("ethers", None)] {
+        let manifest = modules.join(package).join("package.json");
+        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| {
+            panic!(
+                "npm package {package} is not installed ({}: {e}): {fix}",
+                manifest.display()
+            )
+        });
+        if let Some(pinned) = pinned {
+            let found: Value = serde_json::from_str(&text).expect("package.json is JSON");
+            assert_eq!(
+                found["version"].as_str(),
+                Some(pinned),
+                "{package} in tests/interop/node_modules is not the pinned version (stale install): {fix}"
+            );
+        }
+    }
+    true
+}
+
+/// `xmtp-ledger node` with the REST gateway, both on ephemeral loopback ports.
+struct Node {
+    child: Child,
+    /// gRPC `IP:PORT` (stdout line 1).
+    grpc: String,
+    /// REST gateway `IP:PORT` (stdout line 2).
+    http: String,
+}
+
+impl Node {
+    fn start(db: &Path) -> Self {
+        let mut child = command()
+            .args([
+                "node",
+                "--listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "127.0.0.1:0",
+                "--db",
+            ])
+            .arg(db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start xmtp-ledger node");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut next = |what: &str| {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("node exited before printing its {what} address"))
+                .expect("read node stdout");
+            assert!(
+                line.contains(':'),
+                "node printed {line:?} for its {what} address"
+            );
+            line.trim().to_owned()
+        };
+        let grpc = next("gRPC");
+        let http = next("HTTP");
+        Self { child, grpc, http }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A node and a software device (`xmtp-ledger emulator`, public test mnemonic).
+struct Setup {
+    node: Node,
+    device: Service,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = Node::start(&dir.path().join("node.sqlite3"));
+        let device = Service::emulator(&[]);
+        Self {
+            node,
+            device,
+            _dir: dir,
+        }
+    }
+
+    /// `xmtp-ledger --device tcp://… --network http://<gRPC> --hd-path PATH --json ARGS`.
+    fn xmtp_ledger(&self, hd_path: &str, args: &[&str]) -> Run {
+        command()
+            .args([
+                "--device",
+                &format!("tcp://{}", self.device.addr),
+                "--network",
+                &format!("http://{}", self.node.grpc),
+                "--hd-path",
+                hd_path,
+                "--json",
+            ])
+            .args(args)
+            .output()
+            .expect("run xmtp-ledger")
+            .into()
+    }
+
+    /// `node sdk-client.mjs` against the REST gateway; its one JSON line.
+    fn sdk(&self, hd_path: &str, mode: &str, extra: bool) -> Value {
+        let started = Instant::now();
+        let mut child = Command::new("node")
+            .arg("sdk-client.mjs")
+            .current_dir(interop_dir())
+            .env("NODE_URL", format!("http://{}", self.node.http))
+            .env("MNEMONIC", MNEMONIC)
+            .env("HD_PATH", hd_path)
+            .env("MODE", mode)
+            .env("EXTRA", if extra { "1" } else { "0" })
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run node sdk-client.mjs");
+        let stdout = drain(child.stdout.take().expect("stdout"));
+        let stderr = drain(child.stderr.take().expect("stderr"));
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for node") {
+                break status;
+            }
+            if started.elapsed() > SDK_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "sdk-client.mjs MODE={mode} still running after {SDK_TIMEOUT:?}; stderr:\n{}",
+                    stderr.join().unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        eprintln!(
+            "sdk-client.mjs MODE={mode} EXTRA={extra} HD_PATH={hd_path}: {status} in {:.2?}",
+            started.elapsed()
+        );
+        let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!("sdk-client.mjs printed no JSON ({e}):\n{stdout}\nstderr:\n{stderr}")
+        });
+        let ok = result["ok"] == Value::Bool(true);
+        assert_eq!(
+            ok,
+            status.success(),
+            "exit status and ok disagree: {result}\nstderr:\n{stderr}"
+        );
+        result
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+fn text(value: &Value) -> &str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {value}"))
+}
+
+/// (a) `xmtp-ledger init` → the SDK's network keystore provider, for two accounts.
+#[test]
+fn identities_from_xmtp_ledger_init_load_in_the_sdk() {
+    if !sdk_available() {
+        return;
+    }
+    let setup = Setup::new();
+    for (hd_path, address) in [(PATH_0, ACCOUNT_0), (PATH_1, LEDGER_LIVE_1)] {
+        let init = setup.xmtp_ledger(hd_path, &["init"]);
+        init.assert_code(0);
+        let ours = init.json();
+        assert_eq!(ours["address"], address);
+
+        let sdk = setup.sdk(hd_path, "load", false);
+        assert_eq!(sdk["ok"], true, "SDK could not load the identity: {sdk}");
+        // The SDK found and decrypted the bundle; it generated nothing.
+        assert_eq!(sdk["provider"], "Network", "{sdk}");
+        assert_eq!(
+            sdk["providers_tried"],
+            serde_json::json!(["Network"]),
+            "{sdk}"
+        );
+        assert_eq!(sdk["created"], false, "{sdk}");
+        assert_eq!(
+            sdk["wallet_signature_requests"],
+            serde_json::json!(["XMTP : Enable Identity"]),
+            "the SDK asked for a Create Identity signature: it generated keys: {sdk}"
+        );
+        // Same wallet, same keys.
+        assert_eq!(sdk["address"], address, "{sdk}");
+        assert_eq!(sdk["wallet_address"], address, "{sdk}");
+        assert_eq!(
+            text(&sdk["identity_public_key"]),
+            text(&ours["identity_public_key"]),
+            "identity key"
+        );
+        assert_eq!(
+            text(&sdk["pre_key_public_key"]),
+            text(&ours["pre_key_public_keys"][0]),
+            "pre-key"
+        );
+        // Our contact bundle is the one the SDK would have published itself (it compares
+        // its own v2 bundle with the newest one on the contact topic), so it published
+        // nothing at all: no re-stored key bundle, no contact.
+        assert_eq!(
+            sdk["published_topics"],
+            serde_json::json!([]),
+            "the SDK published after loading: {sdk}"
+        );
+    }
+    // And an account without an identity is not loaded (nor created) by MODE=load.
+    let none = setup.sdk("m/44'/60'/2'/0/0", "load", false);
+    assert_eq!(none["ok"], false, "{none}");
+    assert!(
+        text(&none["detail"]).contains("No keystore providers available"),
+        "{none}"
+    );
+}
+
+/// (b) the SDK's `Client.create` → `xmtp-ledger unlock` and `verify`.
+#[test]
+fn identity_from_the_sdk_unlocks_and_verifies_in_xmtp_ledger() {
+    if !sdk_available() {
+        return;
+    }
+    let setup = Setup::new();
+    // EXTRA also runs batch-query, query and an NDJSON subscribe round trip.
+    let sdk = setup.sdk(PATH_0, "create", true);
+    assert_eq!(sdk["ok"], true, "SDK could not create an identity: {sdk}");
+    assert_eq!(sdk["created"], true, "{sdk}");
+    assert_eq!(sdk["address"], ACCOUNT_0, "{sdk}");
+    let private_store = format!("/xmtp/0/privatestore-{ACCOUNT_0}/key_bundle/proto");
+    let contact = format!("/xmtp/0/contact-{ACCOUNT_0}/proto");
+    assert_eq!(
+        sdk["published_topics"],
+        serde_json::json!([private_store, contact, contact]),
+        "key bundle, then v1 and v2 contacts: {sdk}"
+    );
+    let extra = &sdk["extra"];
+    assert_eq!(
+        extra["can_message_batch"],
+        serde_json::json!([true, false]),
+        "{sdk}"
+    );
+    assert_eq!(extra["can_message_static"], true, "{sdk}");
+    let round_trip = &extra["subscribe_roundtrip"];
+    assert_eq!(
+        round_trip["contentTopic"], round_trip["expected_topic"],
+        "{sdk}"
+    );
+    assert_eq!(round_trip["message"], "010203", "{sdk}");
+
+    let unlock = setup.xmtp_ledger(PATH_0, &["unlock"]);
+    unlock.assert_code(0);
+    let unlocked = unlock.json();
+    assert_eq!(unlocked["address"], ACCOUNT_0);
+    assert_eq!(
+        text(&unlocked["identity_public_key"]),
+        text(&sdk["identity_public_key"]),
+        "identity key"
+    );
+    assert_eq!(
+        text(&unlocked["pre_key_public_keys"][0]),
+        text(&sdk["pre_key_public_key"]),
+        "pre-key"
+    );
+
+    let verify = setup.xmtp_ledger(PATH_0, &["verify", ACCOUNT_0]);
+    verify.assert_code(0);
+    let report = verify.json();
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["wallet_address"], ACCOUNT_0, "{report}");
+    assert_eq!(
+        text(&report["identity_public_key"]),
+        text(&sdk["identity_public_key"]),
+        "identity key"
+    );
+    assert_eq!(
+        text(&report["pre_key_public_key"]),
+        text(&sdk["pre_key_public_key"]),
+        "pre-key"
+    );
+}

@@ -344,6 +344,23 @@ fn inspect_reads_hex_base64_and_raw_and_flags_tampering() {
             assert_eq!(report["wallet_address"], v.address.as_str(), "{kind}");
         }
     }
+    // `-` reads standard input.
+    let mut child = common::cli::command()
+        .args(["--json", "inspect", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        v.contact_bundle_v2.as_bytes(),
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["kind"], "contact_bundle_v2");
+
     // Raw bytes and base64 of the same contact give the same report.
     let raw = setup.dir.path().join("raw");
     std::fs::write(&raw, unhex(&v.contact_bundle_v2)).unwrap();

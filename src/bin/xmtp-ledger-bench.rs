@@ -18,9 +18,15 @@
 //!   page of 100 on one topic) with `--envelopes` rows in the database (default 1,000,000;
 //!   filled directly through `node::store::Store` in large transactions);
 //! - APDUs and HID reports per `personal_sign` of the two XMTP texts against the minimum;
-//! - peak RSS (`getrusage`) of the whole run and of an init-only run (this binary re-run
-//!   with `--init-only` in a child process: one identity generated and published, as
-//!   `xmtp-ledger --device emulator init` does).
+//! - peak RSS (`getrusage` ru_maxrss) of the whole run and of an init-only run (one
+//!   identity generated and published, as `xmtp-ledger --device emulator init` does).
+//!
+//! The process started by the user only launches two children of this binary and waits:
+//! `--init-only`, then `--measure`, which does everything else and prints the table. On
+//! Linux a process's ru_maxrss starts from the resident size of whatever spawned it (the
+//! kernel carries the old address space's high-water mark across `exec`), so a run started
+//! by `cargo run` would report cargo's ~70 MiB; started by this small launcher, each child
+//! reports its own peak (cross-checked against `VmHWM`, which `exec` resets).
 //!
 //! `--quick` (10,000 envelopes, few iterations) finishes in seconds, for smoke runs.
 
@@ -416,7 +422,33 @@ fn fill_envelope(i: u64, topics: u64, base_ns: u64) -> Envelope {
 struct Options {
     envelopes: u64,
     quick: bool,
-    init_only: bool,
+    role: Role,
+}
+
+/// Which process of a run this is (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// Started by the user: runs the two children and waits.
+    Launcher,
+    /// `--init-only`: one identity, then prints its peak RSS.
+    InitOnly,
+    /// `--measure R:H:L`: the measurements; the init-only child's ru_maxrss and VmHWM and
+    /// the launcher's VmHWM (KiB) come from the launcher.
+    Measure {
+        init_rss_kib: u64,
+        init_hwm_kib: u64,
+        launcher_hwm_kib: u64,
+    },
+}
+
+fn parse_measure(value: &str) -> Option<Role> {
+    let mut parts = value.split(':').map(|p| p.parse::<u64>().ok());
+    let role = Role::Measure {
+        init_rss_kib: parts.next()??,
+        init_hwm_kib: parts.next()??,
+        launcher_hwm_kib: parts.next()??,
+    };
+    parts.next().is_none().then_some(role)
 }
 
 fn usage() -> &'static str {
@@ -430,12 +462,16 @@ fn usage() -> &'static str {
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut envelopes = None;
     let mut quick = false;
-    let mut init_only = false;
+    let mut role = Role::Launcher;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => quick = true,
-            "--init-only" => init_only = true,
+            "--init-only" => role = Role::InitOnly,
+            "--measure" => {
+                let value = it.next().ok_or("--measure needs a value")?;
+                role = parse_measure(value).ok_or(format!("--measure: bad value {value}"))?;
+            }
             "--envelopes" => {
                 let value = it.next().ok_or("--envelopes needs a number")?;
                 let n: u64 = value
@@ -458,7 +494,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             DEFAULT_ENVELOPES
         }),
         quick,
-        init_only,
+        role,
     })
 }
 
@@ -932,9 +968,7 @@ fn init_only() -> BenchResult<()> {
     Ok(())
 }
 
-/// Runs this binary with `--init-only`; returns its `ru_maxrss` and `VmHWM` (KiB). Call it
-/// before this process grows: on Linux a spawned child's `ru_maxrss` starts from the
-/// parent's at the time of the spawn.
+/// Runs this binary with `--init-only`; returns its `ru_maxrss` and `VmHWM` (KiB).
 fn init_only_peak_rss() -> BenchResult<(u64, u64)> {
     let output = Command::new(std::env::current_exe()?)
         .arg("--init-only")
@@ -957,20 +991,34 @@ fn init_only_peak_rss() -> BenchResult<(u64, u64)> {
     Ok((rusage, value("vm_hwm_kib=").unwrap_or(0)))
 }
 
-fn run(options: &Options) -> BenchResult<()> {
-    if options.init_only {
-        return init_only();
+/// The launcher: the init-only child, then the measuring child (its output is ours).
+fn launch(options: &Options) -> BenchResult<()> {
+    eprintln!("init-only run in a child process …");
+    let (init_rss, init_hwm) = init_only_peak_rss()?;
+    let launcher_hwm = vm_hwm_kib().unwrap_or(0);
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg("--envelopes")
+        .arg(options.envelopes.to_string())
+        .arg("--measure")
+        .arg(format!("{init_rss}:{init_hwm}:{launcher_hwm}"));
+    if options.quick {
+        command.arg("--quick");
     }
+    let status = command.status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the measuring run failed ({status})").into())
+    }
+}
+
+fn measure(options: &Options, init_rss: u64, init_hwm: u64, launcher_hwm: u64) -> BenchResult<()> {
     let plan = Plan::for_options(options);
     let started = Instant::now();
     let load_before = load_average();
     let mut rows = Vec::new();
     let mut log = String::new();
-
-    // First, while this process is still small (see `init_only_peak_rss`).
-    eprintln!("init-only run in a child process …");
-    let (init_rss, init_hwm) = init_only_peak_rss()?;
-    let parent_at_spawn = peak_rss_kib().unwrap_or(0);
 
     measure_flows(&plan, &mut rows, &mut log)?;
     measure_device_transfer(&mut rows)?;
@@ -980,18 +1028,18 @@ fn run(options: &Options) -> BenchResult<()> {
         "peak RSS, init-only run",
         format_kib(init_rss),
         format!(
-            "`getrusage` ru_maxrss of this binary run with `--init-only`: one identity generated on the in-process device and published to an in-process node, as `xmtp-ledger --device emulator init` does (VmHWM {}; this process was at {} when it started it)",
-            format_kib(init_hwm),
-            format_kib(parent_at_spawn)
+            "`getrusage` ru_maxrss of a process that generates one identity on the in-process device and publishes it to an in-process node, as `xmtp-ledger --device emulator init` does (VmHWM {})",
+            format_kib(init_hwm)
         ),
     ));
-    let whole = peak_rss_kib().unwrap_or(0);
     rows.push(row(
         "peak RSS, whole benchmark run",
-        format_kib(whole),
+        format_kib(peak_rss_kib().unwrap_or(0)),
         format!(
-            "`getrusage` ru_maxrss, everything above in one process (SQLite page cache included; database fill in batches of {} envelopes)",
-            group_thousands(FILL_BATCH as u64)
+            "`getrusage` ru_maxrss of the process that ran everything above (VmHWM {}; SQLite page cache included; database fill in batches of {} envelopes). Both processes were started by a launcher of {}",
+            format_kib(vm_hwm_kib().unwrap_or(0)),
+            group_thousands(FILL_BATCH as u64),
+            format_kib(launcher_hwm)
         ),
     ));
 
@@ -1008,6 +1056,18 @@ fn run(options: &Options) -> BenchResult<()> {
     );
     print!("{log}");
     Ok(())
+}
+
+fn run(options: &Options) -> BenchResult<()> {
+    match options.role {
+        Role::Launcher => launch(options),
+        Role::InitOnly => init_only(),
+        Role::Measure {
+            init_rss_kib,
+            init_hwm_kib,
+            launcher_hwm_kib,
+        } => measure(options, init_rss_kib, init_hwm_kib, launcher_hwm_kib),
+    }
 }
 
 fn main() -> ExitCode {
@@ -1147,9 +1207,24 @@ mod tests {
             Ok(Options {
                 envelopes: DEFAULT_ENVELOPES,
                 quick: false,
-                init_only: false
+                role: Role::Launcher
             })
         );
+        assert_eq!(
+            parse_args(&args("--measure 1:2:3 --quick")).map(|o| o.role),
+            Ok(Role::Measure {
+                init_rss_kib: 1,
+                init_hwm_kib: 2,
+                launcher_hwm_kib: 3
+            })
+        );
+        assert_eq!(
+            parse_args(&args("--init-only")).map(|o| o.role),
+            Ok(Role::InitOnly)
+        );
+        assert!(parse_args(&args("--measure 1:2")).is_err());
+        assert!(parse_args(&args("--measure 1:2:3:4")).is_err());
+        assert!(parse_args(&args("--measure a:2:3")).is_err());
         assert_eq!(
             parse_args(&args("--quick")).map(|o| o.envelopes),
             Ok(QUICK_ENVELOPES)

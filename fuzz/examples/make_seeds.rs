@@ -287,17 +287,37 @@ fn keystore_seeds(vectors: &[Value]) {
 fn auth_seeds(vectors: &[Value]) {
     let v = &vectors[0];
     let bearer = v["auth_token"]["bearer"].as_str().unwrap();
-    write(
-        "auth_token",
-        "token_vector",
-        &STANDARD.decode(bearer).unwrap(),
-    );
-    write(
-        "auth_token",
-        "header_vector",
-        format!("Bearer {bearer}").as_bytes(),
-    );
-    let _ = vectors;
+    let mut seed = vec![0];
+    seed.extend(STANDARD.decode(bearer).unwrap());
+    write("auth_token", "token_vector", &seed);
+    let mut seed = vec![0];
+    seed.extend(format!("Bearer {bearer}").as_bytes());
+    write("auth_token", "header_vector", &seed);
+    // Mode 1: auth data the target signs with the vector's identity key (clock: the vector's
+    // token time + 60 s).
+    let created: u64 = v["auth_token"]["created_ms"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = created * 1_000_000 + 60_000_000_000;
+    let wallet = v["address"].as_str().unwrap();
+    for (name, wallet_addr, created_ns) in [
+        ("signed_fresh", wallet.to_owned(), now - 1_000_000_000),
+        ("signed_lowercase", wallet.to_lowercase(), now),
+        ("signed_expired", wallet.to_owned(), now - 3_600_000_000_001),
+        ("signed_future", wallet.to_owned(), now + 300_000_000_001),
+    ] {
+        let mut seed = vec![1];
+        seed.extend(
+            api::AuthData {
+                wallet_addr,
+                created_ns,
+            }
+            .encode_to_vec(),
+        );
+        write("auth_token", name, &seed);
+    }
 }
 
 fn signature_seeds(vectors: &[Value]) {

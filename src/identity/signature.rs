@@ -151,7 +151,8 @@ impl WalletSignature {
 
     /// Parses the hex form wallets return (`0x` optional).
     pub fn from_hex(text: &str) -> Result<Self, IdentityError> {
-        let digits = text.trim().trim_start_matches("0x");
+        let text = text.trim();
+        let digits = text.strip_prefix("0x").unwrap_or(text);
         let mut bytes = hex::decode(digits)
             .map_err(|_| IdentityError::InvalidSignature("signature is not hex".into()))?;
         let parsed = Self::from_bytes(&bytes);
@@ -289,6 +290,7 @@ mod tests {
         );
         assert!(CompactSignature::new(&bytes[..64], 2).is_err());
         assert!(WalletSignature::from_hex("zz").is_err());
+        assert!(WalletSignature::from_hex(&format!("0x0x{OBSERVED_SIGNATURE}")).is_err());
     }
 
     #[test]

@@ -4,6 +4,16 @@ mod common;
 
 use common::cli::{ACCOUNT_0, Service, Setup, command};
 
+/// The exit code of `xmtp-ledger ARGS`.
+fn exit_code(args: &[&str]) -> Option<i32> {
+    command()
+        .args(args)
+        .output()
+        .expect("run xmtp-ledger")
+        .status
+        .code()
+}
+
 #[test]
 fn help_documents_exit_codes_and_usage_errors_exit_1() {
     let help = command().arg("--help").output().unwrap();
@@ -21,33 +31,9 @@ fn help_documents_exit_codes_and_usage_errors_exit_1() {
     ] {
         assert!(text.contains(line), "--help lacks {line:?}:\n{text}");
     }
-    assert_eq!(
-        command()
-            .arg("--no-such-flag")
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(1)
-    );
-    assert_eq!(
-        command()
-            .args(["verify", "0x1234"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(1)
-    );
-    assert_eq!(
-        command()
-            .args(["--hd-path", "m/44'/60'/x", "address"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(1)
-    );
+    assert_eq!(exit_code(&["--no-such-flag"]), Some(1));
+    assert_eq!(exit_code(&["verify", "0x1234"]), Some(1));
+    assert_eq!(exit_code(&["--hd-path", "m/44'/60'/x", "address"]), Some(1));
 }
 
 #[test]

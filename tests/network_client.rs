@@ -2,6 +2,8 @@
 //! transient codes only (against a scripted fake node), metadata on the wire, and the
 //! `--network local` default.
 
+mod common;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -19,7 +21,6 @@ use xmtp_ledger::network::{
     ClientConfig, Envelope, NetworkError, NetworkTarget, NodeClient, Query, RetryPolicy, now_ns,
     open_local, open_network,
 };
-use xmtp_ledger::node::{self, NodeConfig};
 use xmtp_ledger::proto::message_api::v1 as api;
 use xmtp_ledger::proto::message_api::v1::message_api_server::{MessageApi, MessageApiServer};
 use xmtp_ledger::signer::LocalKeySigner;
@@ -368,12 +369,7 @@ async fn local_starts_an_in_process_node_when_none_listens_and_keeps_its_data() 
 #[tokio::test]
 async fn local_uses_a_node_already_listening() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = node::spawn(
-        "127.0.0.1:0".parse().expect("addr"),
-        NodeConfig::new(dir.path().join("shared.sqlite3")),
-    )
-    .await
-    .expect("node");
+    let running = common::node::spawn_loopback(dir.path().join("shared.sqlite3")).await;
     let unused_db = dir.path().join("unused.sqlite3");
     let network = open_local(running.local_addr(), unused_db.clone(), config(2, 2_000))
         .await
@@ -413,12 +409,7 @@ async fn local_refuses_a_listener_that_is_not_a_node() {
 #[tokio::test]
 async fn network_target_url_connects_directly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = node::spawn(
-        "127.0.0.1:0".parse().expect("addr"),
-        NodeConfig::new(dir.path().join("n.sqlite3")),
-    )
-    .await
-    .expect("node");
+    let running = common::node::spawn_loopback(dir.path().join("n.sqlite3")).await;
     let target: NetworkTarget = running.url().parse().expect("target");
     let network = open_network(&target, config(2, 2_000)).await.expect("open");
     assert!(network.in_process_node().is_none());
@@ -436,12 +427,7 @@ async fn network_target_url_connects_directly() {
 #[tokio::test]
 async fn https_uses_tls_and_fails_cleanly_against_a_plaintext_node() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = node::spawn(
-        "127.0.0.1:0".parse().expect("addr"),
-        NodeConfig::new(dir.path().join("n.sqlite3")),
-    )
-    .await
-    .expect("node");
+    let running = common::node::spawn_loopback(dir.path().join("n.sqlite3")).await;
     let url = format!("https://{}", running.local_addr());
     let err = NodeClient::connect(&url, config(1, 2_000))
         .await

@@ -2,6 +2,8 @@
 //! (private store first), and key retrieval reads the newest private-store envelope
 //! back and recovers the same identity; the newest contact is the v2 bundle.
 
+mod common;
+
 use std::time::Duration;
 
 use tonic::Code;
@@ -11,7 +13,6 @@ use xmtp_ledger::identity::{Address, ContactBundle, topic};
 use xmtp_ledger::network::{
     ClientConfig, NetworkError, NodeClient, PublishOutcome, Query, auth_token_now,
 };
-use xmtp_ledger::node::{self, NodeConfig};
 use xmtp_ledger::signer::LocalKeySigner;
 
 /// Hardhat account #0.
@@ -25,12 +26,7 @@ fn signer() -> LocalKeySigner {
 #[tokio::test]
 async fn generated_identity_round_trips_through_the_node() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let node = node::spawn(
-        "127.0.0.1:0".parse().expect("addr"),
-        NodeConfig::new(dir.path().join("node.sqlite3")),
-    )
-    .await
-    .expect("node");
+    let node = common::node::spawn_loopback(dir.path().join("node.sqlite3")).await;
     let client = NodeClient::connect(&node.url(), ClientConfig::default())
         .await
         .expect("client");
@@ -172,12 +168,7 @@ async fn generated_identity_round_trips_through_the_node() {
 #[tokio::test]
 async fn a_regenerated_identity_becomes_the_one_retrieved() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let node = node::spawn(
-        "127.0.0.1:0".parse().expect("addr"),
-        NodeConfig::new(dir.path().join("node.sqlite3")),
-    )
-    .await
-    .expect("node");
+    let node = common::node::spawn_loopback(dir.path().join("node.sqlite3")).await;
     let client = NodeClient::connect(&node.url(), ClientConfig::default())
         .await
         .expect("client");

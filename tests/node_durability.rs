@@ -5,6 +5,8 @@
 //! The process tests run this test binary again as the node (`child_node_process`),
 //! so they need nothing but the library.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -274,12 +276,7 @@ async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
 #[tokio::test]
 async fn in_process_shutdown_ends_subscriptions_and_frees_the_port() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let running = node::spawn(
-        "127.0.0.1:0".parse().expect("addr"),
-        NodeConfig::new(dir.path().join("node.sqlite3")),
-    )
-    .await
-    .expect("node");
+    let running = common::node::spawn_loopback(dir.path().join("node.sqlite3")).await;
     let addr = running.local_addr();
     let client = NodeClient::connect(&running.url(), ClientConfig::default())
         .await

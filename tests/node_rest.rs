@@ -1058,12 +1058,7 @@ async fn hostile_input_never_breaks_the_gateway() {
 #[tokio::test]
 async fn the_gateway_is_off_unless_configured() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let node = node::spawn(
-        "127.0.0.1:0".parse().expect("addr"),
-        NodeConfig::new(dir.path().join("node.sqlite3")),
-    )
-    .await
-    .expect("node");
+    let node = common::node::spawn_loopback(dir.path().join("node.sqlite3")).await;
     assert_eq!(node.http_addr(), None);
     assert_eq!(node.http_url(), None);
     node.shutdown().await.expect("shutdown");

@@ -44,7 +44,8 @@ fn device_app() -> EthApp {
 
 /// A signer as a fresh CLI run makes one: the address is read from the device on first use.
 fn fresh_signer(app: &EthApp) -> LedgerSigner {
-    LedgerSigner::new(app.clone(), DerivationPath::ledger_live(0).expect("path"))
+    LedgerSigner::connect(app.clone(), DerivationPath::ledger_live(0).expect("path"))
+        .expect("signer")
 }
 
 fn init(c: &mut Criterion) {

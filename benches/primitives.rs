@@ -59,7 +59,7 @@ fn primitives(c: &mut Criterion) {
 
     // Whole wallet-signature check as the flows do it: digest + recovery + address.
     let wallet_signature: WalletSignature = wallet.personal_sign(&enable_text).expect("sign");
-    let address = wallet.address().expect("address");
+    let address = wallet.address();
     c.bench_function("verify_personal_sign", |b| {
         b.iter(|| {
             wallet_signature

@@ -12,7 +12,7 @@ use crate::identity::{
     eip191, topic,
 };
 use crate::keystore::{EncryptedBundle, KeystoreError};
-use crate::signer::Signer;
+use crate::signer::{SignError, Signer, sign_verified};
 
 /// Why the wallet is asked to sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,25 +138,21 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Asks the wallet to sign `text` and accepts the answer only if it recovers to `wallet`
-/// over exactly `text`.
+/// Announces the request, then takes the signature through [`sign_verified`]: it is
+/// accepted only if it recovers to the signer's address over exactly the text.
 fn wallet_sign<S: Signer>(
     signer: &S,
-    wallet: &Address,
     prompt: &mut dyn FnMut(SignaturePrompt<'_>),
     request: SignaturePrompt<'_>,
 ) -> Result<WalletSignature, FlowError<S::Error>> {
     prompt(request);
-    let signature = signer
-        .personal_sign(request.text)
-        .map_err(FlowError::Signer)?;
-    signature
-        .verify_personal_sign(request.text.as_bytes(), wallet)
-        .map_err(|source| FlowError::BadWalletSignature {
+    sign_verified(signer, request.text).map_err(|e| match e {
+        SignError::Signer(e) => FlowError::Signer(e),
+        SignError::DoesNotVerify(source) => FlowError::BadWalletSignature {
             purpose: request.purpose,
             source,
-        })?;
-    Ok(signature)
+        },
+    })
 }
 
 /// Key generation: a new identity key vouched for by the wallet, a pre-key signed by
@@ -166,13 +162,12 @@ pub fn generate_identity<S: Signer>(
     signer: &S,
     prompt: &mut dyn FnMut(SignaturePrompt<'_>),
 ) -> Result<NewIdentity, FlowError<S::Error>> {
-    let wallet = signer.address().map_err(FlowError::Signer)?;
+    let wallet = signer.address();
 
     let mut identity_key = PrivateKeyV1::generate(now_ms());
     let create_text = identity_key.public_key().create_identity_text();
     let create_signature = wallet_sign(
         signer,
-        &wallet,
         prompt,
         SignaturePrompt {
             purpose: SignaturePurpose::CreateIdentity,
@@ -195,7 +190,7 @@ pub fn generate_identity<S: Signer>(
         });
     }
 
-    let encrypted_bundle = seal_with_new_signature(signer, &wallet, &bundle, prompt, (2, 2))?;
+    let encrypted_bundle = seal_with_new_signature(signer, &bundle, prompt, (2, 2))?;
 
     let public = bundle.public_bundle();
     Ok(NewIdentity {
@@ -212,7 +207,6 @@ pub fn generate_identity<S: Signer>(
 /// encrypted local keystore. `position` is (step, total) for the prompt.
 pub fn seal_with_new_signature<S: Signer>(
     signer: &S,
-    wallet: &Address,
     bundle: &PrivateKeyBundleV1,
     prompt: &mut dyn FnMut(SignaturePrompt<'_>),
     position: (usize, usize),
@@ -222,7 +216,6 @@ pub fn seal_with_new_signature<S: Signer>(
     let enable_text = eip191::enable_identity_text(&wallet_pre_key);
     let enable_signature = wallet_sign(
         signer,
-        wallet,
         prompt,
         SignaturePrompt {
             purpose: SignaturePurpose::EnableIdentity,
@@ -244,12 +237,11 @@ pub fn unlock_identity<S: Signer>(
     encrypted_bundle: &[u8],
     prompt: &mut dyn FnMut(SignaturePrompt<'_>),
 ) -> Result<UnlockedIdentity, FlowError<S::Error>> {
-    let wallet = signer.address().map_err(FlowError::Signer)?;
+    let wallet = signer.address();
     let encrypted = EncryptedBundle::decode(encrypted_bundle)?;
     let text = encrypted.enable_identity_text();
     let signature = wallet_sign(
         signer,
-        &wallet,
         prompt,
         SignaturePrompt {
             purpose: SignaturePurpose::EnableIdentity,

@@ -11,20 +11,47 @@ pub trait Signer {
     /// What can go wrong talking to the wallet.
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// The account that signs.
-    fn address(&self) -> Result<Address, Self::Error>;
+    /// The account that signs, known up front (a device signer reads it when it is
+    /// opened), so a flow never learns it in the middle of a signature.
+    fn address(&self) -> Address;
 
     /// EIP-191 personal_sign of `text`, returned as the wallet gives it (`r || s || v`).
     ///
-    /// Callers must not trust the answer: verify it recovers to [`Signer::address`]
-    /// over exactly `text` (the flows in [`crate::flow`] do).
+    /// Callers must not trust the answer: take signatures through [`sign_verified`],
+    /// which checks that it recovers to [`Signer::address`] over exactly `text`.
     fn personal_sign(&self, text: &str) -> Result<WalletSignature, Self::Error>;
+}
+
+/// Why [`sign_verified`] returned no signature.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError<E: std::error::Error + 'static> {
+    /// The wallet failed or refused.
+    #[error(transparent)]
+    Signer(E),
+    /// The wallet answered with something that is not its account's signature of the
+    /// text sent (a stale answer, another account, corrupted bytes). It was discarded.
+    #[error("the wallet's signature does not verify: {0}")]
+    DoesNotVerify(IdentityError),
+}
+
+/// Asks `signer` to sign `text` and returns the signature only if it recovers to the
+/// signer's address over exactly `text`. Every wallet signature the library uses is
+/// taken through this function, and only here is it checked.
+pub fn sign_verified<S: Signer + ?Sized>(
+    signer: &S,
+    text: &str,
+) -> Result<WalletSignature, SignError<S::Error>> {
+    let signature = signer.personal_sign(text).map_err(SignError::Signer)?;
+    signature
+        .verify_personal_sign(text.as_bytes(), &signer.address())
+        .map_err(SignError::DoesNotVerify)?;
+    Ok(signature)
 }
 
 impl<S: Signer + ?Sized> Signer for &S {
     type Error = S::Error;
 
-    fn address(&self) -> Result<Address, Self::Error> {
+    fn address(&self) -> Address {
         (**self).address()
     }
 
@@ -36,7 +63,7 @@ impl<S: Signer + ?Sized> Signer for &S {
 impl<S: Signer + ?Sized> Signer for Box<S> {
     type Error = S::Error;
 
-    fn address(&self) -> Result<Address, Self::Error> {
+    fn address(&self) -> Address {
         (**self).address()
     }
 
@@ -87,8 +114,8 @@ impl LocalKeySigner {
 impl Signer for LocalKeySigner {
     type Error = IdentityError;
 
-    fn address(&self) -> Result<Address, IdentityError> {
-        Ok(self.address)
+    fn address(&self) -> Address {
+        self.address
     }
 
     fn personal_sign(&self, text: &str) -> Result<WalletSignature, IdentityError> {

@@ -23,14 +23,14 @@ fn rig() -> (Arc<SoftwareDevice>, EthApp) {
 }
 
 fn signer(app: &EthApp) -> LedgerSigner {
-    LedgerSigner::new(app.clone(), DerivationPath::ledger_live(0).unwrap())
+    LedgerSigner::connect(app.clone(), DerivationPath::ledger_live(0).unwrap()).unwrap()
 }
 
 #[test]
 fn same_answers_as_the_official_app() {
     let (device, app) = rig();
     let signer = signer(&app);
-    assert_eq!(signer.address().unwrap().to_string(), ACCOUNT_0);
+    assert_eq!(signer.address().to_string(), ACCOUNT_0);
     let signature = signer.personal_sign(XMTP_TEXT).unwrap();
     assert_eq!(hex::encode(signature.as_bytes()), XMTP_SIGNATURE);
     // One address read, one single-APDU signature.
@@ -45,7 +45,6 @@ fn same_answers_as_the_official_app() {
 fn chunk_counts_are_minimal() {
     let (device, app) = rig();
     let signer = signer(&app);
-    signer.address().unwrap();
     for len in [0usize, 230, 231, 485, 486, 4000] {
         device.reset_apdu_log();
         signer.personal_sign(&"z".repeat(len)).unwrap();

@@ -259,7 +259,7 @@ fn personal_sign_up_to_the_apps_memory_limit() {
 fn rejection_is_typed_and_the_device_recovers() {
     let rig = Rig::new();
     rig.device.set_approval(ApprovalPolicy::Reject);
-    let signer = LedgerSigner::new(rig.app.clone(), account0());
+    let signer = LedgerSigner::connect(rig.app.clone(), account0()).unwrap();
     let error = signer.personal_sign(XMTP_TEXT).unwrap_err();
     assert!(
         matches!(error, DeviceError::Rejected { status: 0x6985 }),
@@ -420,7 +420,7 @@ fn stale_signature_is_detected() {
 fn corrupted_signature_is_detected() {
     let rig = Rig::new();
     rig.device.set_corrupt_signature(true);
-    let signer = LedgerSigner::new(rig.app.clone(), account0());
+    let signer = LedgerSigner::connect(rig.app.clone(), account0()).unwrap();
     for message in [XMTP_TEXT.to_owned(), "x".repeat(700)] {
         let error = signer.personal_sign(&message).unwrap_err();
         assert!(

@@ -52,7 +52,7 @@ struct FaultBeforeSecond {
 impl Signer for FaultBeforeSecond {
     type Error = DeviceError;
 
-    fn address(&self) -> Result<Address, DeviceError> {
+    fn address(&self) -> Address {
         self.signer.address()
     }
 

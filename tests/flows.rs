@@ -37,7 +37,7 @@ enum Mode {
 impl Signer for Misbehaving {
     type Error = IdentityError;
 
-    fn address(&self) -> Result<Address, IdentityError> {
+    fn address(&self) -> Address {
         self.inner.address()
     }
 
@@ -90,7 +90,7 @@ fn generated_identity_is_complete_and_unlocks() {
     );
     assert_eq!(prompts[1].3.len(), 132);
 
-    let address = wallet.address().unwrap();
+    let address = wallet.address();
     assert_eq!(identity.wallet, address);
     assert_eq!(identity.bundle.verify().unwrap(), address);
 

@@ -55,7 +55,7 @@ proptest! {
         let decoded = PrivateKeyBundleV1::decode(&encoded).unwrap();
         let reencoded = decoded.encode();
         prop_assert_eq!(reencoded.as_slice(), encoded.as_slice());
-        let wallet_address = LocalKeySigner::from_private_key(&wallet).unwrap().address().unwrap();
+        let wallet_address = LocalKeySigner::from_private_key(&wallet).unwrap().address();
         prop_assert_eq!(decoded.verify().unwrap(), wallet_address);
 
         let public = decoded.public_bundle();

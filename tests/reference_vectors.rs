@@ -173,7 +173,7 @@ fn alice_contacts_and_token() {
 fn synthetic_identity_end_to_end() {
     let label = |s: &str| -> [u8; 32] { Sha256::digest(s.as_bytes()).into() };
     let wallet = LocalKeySigner::from_private_key(&label("xmtp-v2-spec wallet")).unwrap();
-    let address = wallet.address().unwrap();
+    let address = wallet.address();
     assert_eq!(
         address.to_string(),
         "0x2215674b8323BcceB76447317A48Dc36724B60B6"

@@ -30,11 +30,8 @@ fn wallet(v: &KeyVector) -> VectorWallet {
 impl Signer for VectorWallet {
     type Error = std::convert::Infallible;
 
-    fn address(&self) -> Result<Address, Self::Error> {
-        Ok(
-            Address::from_uncompressed_public_key(&self.0.public_key_uncompressed())
-                .expect("point"),
-        )
+    fn address(&self) -> Address {
+        Address::from_uncompressed_public_key(&self.0.public_key_uncompressed()).expect("point")
     }
 
     fn personal_sign(&self, text: &str) -> Result<WalletSignature, Self::Error> {
@@ -90,7 +87,7 @@ fn vector_file_is_from_the_reference_sdk() {
 fn wallet_address_and_signatures_match() {
     for v in key_vectors().vectors {
         let wallet = wallet(&v);
-        let address = wallet.address().unwrap();
+        let address = wallet.address();
         assert_eq!(address.to_string(), v.address, "{}", v.label);
         let create = wallet.personal_sign(&v.identity.sign_request_text).unwrap();
         assert_eq!(
@@ -349,7 +346,7 @@ fn local_signer_in_zero_one_form_still_verifies() {
     let wallet = LocalKeySigner::from_private_key(&unhex(TEST_ACCOUNT_0_KEY))
         .unwrap()
         .with_v_form(VForm::Zero);
-    assert_eq!(wallet.address().unwrap().to_string(), v.address);
+    assert_eq!(wallet.address().to_string(), v.address);
     let signature = wallet.personal_sign(&v.storage.sign_request_text).unwrap();
     assert!(signature.v() < 2);
     signature

@@ -337,9 +337,9 @@ fn path() -> DerivationPath {
     DerivationPath::ledger_live(0).expect("m/44'/60'/0'/0/0 is a valid path")
 }
 
-/// A signer as a fresh CLI run makes one: the address is read from the device on first use.
-fn fresh_signer(app: &EthApp) -> LedgerSigner {
-    LedgerSigner::new(app.clone(), path())
+/// A signer as a fresh CLI run opens one: the address is read from the device.
+fn fresh_signer(app: &EthApp) -> BenchResult<LedgerSigner> {
+    Ok(LedgerSigner::connect(app.clone(), path())?)
 }
 
 fn local_wallet() -> BenchResult<LocalKeySigner> {
@@ -360,7 +360,7 @@ async fn start_node(db: &Path) -> BenchResult<(RunningNode, NodeClient)> {
 
 /// The whole `init` after the device is open: address, two signatures, keys, sealing.
 fn init_generate(app: &EthApp) -> BenchResult<NewIdentity> {
-    Ok(generate_identity(&fresh_signer(app), &mut |_| {})?)
+    Ok(generate_identity(&fresh_signer(app)?, &mut |_| {})?)
 }
 
 /// `init_generate`, then the token and the idempotent publish of the three envelopes.
@@ -585,7 +585,7 @@ fn measure_flows(plan: &Plan, rows: &mut Vec<Row>, log: &mut String) -> BenchRes
     let identity = init_publish(&runtime, &app, &client)?;
     let encrypted = identity.encrypted_bundle.encode();
     let samples = time_each(5, plan.unlock, || {
-        unlock_identity(&fresh_signer(&app), &encrypted, &mut |_| {})?;
+        unlock_identity(&fresh_signer(&app)?, &encrypted, &mut |_| {})?;
         Ok(())
     })?;
     rows.push(row(
@@ -601,7 +601,7 @@ fn measure_flows(plan: &Plan, rows: &mut Vec<Row>, log: &mut String) -> BenchRes
         let envelope = runtime
             .block_on(client.newest(&private_topic))?
             .ok_or("private store is empty")?;
-        unlock_identity(&fresh_signer(&app), &envelope.message, &mut |_| {})?;
+        unlock_identity(&fresh_signer(&app)?, &envelope.message, &mut |_| {})?;
         Ok(())
     })?;
     rows.push(row(

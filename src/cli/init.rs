@@ -18,7 +18,7 @@ use xmtp_ledger::signer::Signer;
 /// Runs `init`.
 pub fn run(global: &GlobalArgs, ui: &Ui, force: bool, out: Option<&Path>) -> Result<(), CliError> {
     let signer = open_signer(global, ui)?;
-    let wallet = signer.address()?;
+    let wallet = signer.address();
     let hd_path = signer.path().to_string();
     ui.status(format!("account {wallet} ({hd_path})"));
 

@@ -20,7 +20,7 @@ use xmtp_ledger::signer::Signer;
 pub fn run(global: &GlobalArgs, ui: &Ui, dir: &Path, force: bool) -> Result<(), CliError> {
     let files = out_dir::read(dir)?;
     let signer = open_signer(global, ui)?;
-    let wallet = signer.address()?;
+    let wallet = signer.address();
 
     let mut prompts = FlowPrompts::new(ui);
     let unlocked = unlock_identity(&signer, &files.private_store, &mut |p| prompts.announce(p))?;

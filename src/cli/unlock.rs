@@ -26,7 +26,7 @@ pub fn run(
     keystore: Option<&Path>,
 ) -> Result<(), CliError> {
     let signer = open_signer(global, ui)?;
-    let wallet = signer.address()?;
+    let wallet = signer.address();
     let total = if keystore.is_some() { 2 } else { 1 };
     let mut prompts = FlowPrompts::new(ui);
 
@@ -68,7 +68,6 @@ pub fn run(
     if let Some(path) = keystore {
         let sealed = seal_with_new_signature(
             &signer,
-            &wallet,
             &unlocked.bundle,
             &mut |p| prompts.announce(p),
             (2, 2),

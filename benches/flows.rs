@@ -107,8 +107,8 @@ fn verify(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify");
     group.throughput(Throughput::Elements(1));
     for (name, bytes) in [
-        ("contact_v2", &identity.contact_v2),
-        ("contact_v1", &identity.contact_v1),
+        ("contact_v2", identity.contact_v2()),
+        ("contact_v1", identity.contact_v1()),
     ] {
         group.bench_function(name, |b| {
             b.iter(|| {

@@ -13,6 +13,7 @@ use crate::identity::{
 };
 use crate::keystore::{EncryptedBundle, KeystoreError};
 use crate::signer::{SignError, Signer, sign_verified};
+use crate::wire::Publication;
 
 /// Why the wallet is asked to sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,40 +87,52 @@ pub struct NewIdentity {
     pub bundle: PrivateKeyBundleV1,
     /// The bundle sealed under the Enable Identity signature.
     pub encrypted_bundle: EncryptedBundle,
-    /// `ContactBundle{v1}` bytes.
-    pub contact_v1: Vec<u8>,
-    /// `ContactBundle{v2}` bytes.
-    pub contact_v2: Vec<u8>,
-}
-
-/// One envelope payload to publish.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Publication {
-    /// The content topic.
-    pub topic: String,
-    /// The raw protobuf bytes.
-    pub message: Vec<u8>,
+    /// What to publish, built by [`identity_publications`].
+    publications: [Publication; 3],
 }
 
 impl NewIdentity {
-    /// What to publish, in the order xmtp-js publishes it: the private store first, then
-    /// the v1 and v2 contact bundles (so the newest on the contact topic is v2).
+    /// What to publish, in the order xmtp-js publishes it (see [`identity_publications`]).
     pub fn publications(&self) -> [Publication; 3] {
-        [
-            Publication {
-                topic: topic::private_store_topic(&self.wallet),
-                message: self.encrypted_bundle.encode(),
-            },
-            Publication {
-                topic: topic::contact_topic(&self.wallet),
-                message: self.contact_v1.clone(),
-            },
-            Publication {
-                topic: topic::contact_topic(&self.wallet),
-                message: self.contact_v2.clone(),
-            },
-        ]
+        self.publications.clone()
     }
+
+    /// `ContactBundle{v1}` bytes.
+    pub fn contact_v1(&self) -> &[u8] {
+        &self.publications[1].message
+    }
+
+    /// `ContactBundle{v2}` bytes.
+    pub fn contact_v2(&self) -> &[u8] {
+        &self.publications[2].message
+    }
+}
+
+/// The three publications of an identity, in the order xmtp-js publishes them: the
+/// private store (`private_store`, the encoded `EncryptedPrivateKeyBundle`) first, then
+/// the v1 and v2 contact bundles of `bundle`'s public keys, so the newest envelope on
+/// the contact topic is v2. Every path that publishes an identity builds it here.
+pub fn identity_publications(
+    wallet: &Address,
+    bundle: &PrivateKeyBundleV1,
+    private_store: Vec<u8>,
+) -> Result<[Publication; 3], IdentityError> {
+    let public = bundle.public_bundle();
+    let contact_topic = topic::contact_topic(wallet);
+    Ok([
+        Publication {
+            topic: topic::private_store_topic(wallet),
+            message: private_store,
+        },
+        Publication {
+            topic: contact_topic.clone(),
+            message: public.encode_contact_v1(),
+        },
+        Publication {
+            topic: contact_topic,
+            message: public.to_signed_bundle()?.encode_contact_v2(),
+        },
+    ])
 }
 
 /// An identity recovered from the private store.
@@ -192,13 +205,12 @@ pub fn generate_identity<S: Signer>(
 
     let encrypted_bundle = seal_with_new_signature(signer, &bundle, prompt, (2, 2))?;
 
-    let public = bundle.public_bundle();
+    let publications = identity_publications(&wallet, &bundle, encrypted_bundle.encode())?;
     Ok(NewIdentity {
         wallet,
-        contact_v1: public.encode_contact_v1(),
-        contact_v2: public.to_signed_bundle()?.encode_contact_v2(),
         bundle,
         encrypted_bundle,
+        publications,
     })
 }
 

@@ -7,10 +7,14 @@
 //! - [`flow`]: key generation and key retrieval, written once against [`signer::Signer`].
 
 pub mod device;
+pub mod endpoint;
 pub mod flow;
 pub mod identity;
 pub mod keystore;
 pub mod network;
 pub mod node;
 pub mod proto;
+pub mod session;
+pub mod signal;
 pub mod signer;
+pub mod wire;

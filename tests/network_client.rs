@@ -1,6 +1,5 @@
 //! The client's own behaviour: URL policy, unreachable nodes, deadlines, retries on
-//! transient codes only (against a scripted fake node), metadata on the wire, and the
-//! `--network local` default.
+//! transient codes only (against a scripted fake node), and metadata on the wire.
 
 mod common;
 
@@ -11,15 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::Stream;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tonic::{Code, Request, Response, Status};
 
 use xmtp_ledger::flow::generate_identity;
 use xmtp_ledger::identity::AuthToken;
 use xmtp_ledger::network::{
-    ClientConfig, Envelope, NetworkError, NetworkTarget, NodeClient, Query, RetryPolicy, now_ns,
-    open_local, open_network,
+    ClientConfig, Envelope, NetworkError, NodeClient, Query, RetryPolicy, now_ns,
 };
 use xmtp_ledger::proto::message_api::v1 as api;
 use xmtp_ledger::proto::message_api::v1::message_api_server::{MessageApi, MessageApiServer};
@@ -328,98 +325,6 @@ async fn a_batch_answer_of_the_wrong_length_is_a_protocol_error() {
         .expect_err("short answer");
     assert!(matches!(err, NetworkError::Protocol { .. }), "{err}");
     task.abort();
-}
-
-#[tokio::test]
-async fn local_starts_an_in_process_node_when_none_listens_and_keeps_its_data() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("data/xmtp-ledger/node.sqlite3");
-    let probe = closed_port().await;
-    let t = token();
-
-    let network = open_local(probe, db.clone(), config(2, 2_000))
-        .await
-        .expect("local");
-    let node = network.in_process_node().expect("started in-process");
-    assert_eq!(node.db_path(), db);
-    assert!(node.local_addr().ip().is_loopback());
-    assert_ne!(node.local_addr(), probe);
-    assert!(network.describe().contains("in-process node"));
-    network
-        .client()
-        .publish(&t, vec![envelope()])
-        .await
-        .expect("publish through gRPC");
-    network.shutdown().await.expect("shutdown");
-    assert!(db.exists());
-
-    // Again, from the same file: the envelope is still there.
-    let network = open_local(probe, db.clone(), config(2, 2_000))
-        .await
-        .expect("local again");
-    let page = network
-        .client()
-        .query(&Query::topic(&envelope().content_topic))
-        .await
-        .expect("query");
-    assert_eq!(page.envelopes, [envelope()]);
-    network.shutdown().await.expect("shutdown");
-}
-
-#[tokio::test]
-async fn local_uses_a_node_already_listening() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let running = common::node::spawn_loopback(dir.path().join("shared.sqlite3")).await;
-    let unused_db = dir.path().join("unused.sqlite3");
-    let network = open_local(running.local_addr(), unused_db.clone(), config(2, 2_000))
-        .await
-        .expect("local");
-    assert!(network.in_process_node().is_none());
-    assert_eq!(network.client().url(), running.url());
-    network
-        .client()
-        .publish(&token(), vec![envelope()])
-        .await
-        .expect("publish");
-    assert!(!unused_db.exists(), "no second node was started");
-    network.shutdown().await.expect("nothing to shut down");
-    running.shutdown().await.expect("node shutdown");
-}
-
-#[tokio::test]
-async fn local_refuses_a_listener_that_is_not_a_node() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let imposter = tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let _ = socket
-                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-                .await;
-        }
-    });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let err = open_local(addr, dir.path().join("n.sqlite3"), config(1, 1_000))
-        .await
-        .expect_err("imposter");
-    assert!(matches!(err, NetworkError::NotANode { .. }), "{err:?}");
-    assert!(err.to_string().contains(&addr.to_string()), "{err}");
-    imposter.abort();
-}
-
-#[tokio::test]
-async fn network_target_url_connects_directly() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let running = common::node::spawn_loopback(dir.path().join("n.sqlite3")).await;
-    let target: NetworkTarget = running.url().parse().expect("target");
-    let network = open_network(&target, config(2, 2_000)).await.expect("open");
-    assert!(network.in_process_node().is_none());
-    assert_eq!(network.describe(), format!("node {}", running.url()));
-    network
-        .client()
-        .query(&Query::topic("/xmtp/0/m-x/proto"))
-        .await
-        .expect("query");
-    running.shutdown().await.expect("shutdown");
 }
 
 /// `https://` goes through rustls: against a plaintext node the handshake fails and is

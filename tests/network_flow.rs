@@ -105,7 +105,7 @@ async fn generated_identity_round_trips_through_the_node() {
         .await
         .expect("query")
         .expect("contact");
-    assert_eq!(newest_contact.message, identity.contact_v2);
+    assert_eq!(newest_contact.message, identity.contact_v2());
     let contact = ContactBundle::decode(&newest_contact.message).expect("decode contact");
     assert!(matches!(contact, ContactBundle::V2(_)));
     let verified = contact.verify().expect("verify contact");
@@ -208,6 +208,6 @@ async fn a_regenerated_identity_becomes_the_one_retrieved() {
         .await
         .expect("query")
         .expect("contact");
-    assert_eq!(contact.message, second.contact_v2);
+    assert_eq!(contact.message, second.contact_v2());
     node.shutdown().await.expect("shutdown");
 }

@@ -1106,7 +1106,7 @@ async fn idempotent_publication_of_a_new_identity() {
         .expect("contacts");
     assert_eq!(
         messages(&stored),
-        [id.contact_v1.clone(), id.contact_v2.clone()]
+        [id.contact_v1().to_vec(), id.contact_v2().to_vec()]
     );
     let private = h
         .client
@@ -1149,7 +1149,7 @@ async fn interrupted_publication_resumes_without_duplicates() {
     // Newest first: v2 on top, v1 stored once.
     assert_eq!(
         messages(&stored),
-        [id.contact_v2.clone(), id.contact_v1.clone()]
+        [id.contact_v2().to_vec(), id.contact_v1().to_vec()]
     );
 }
 

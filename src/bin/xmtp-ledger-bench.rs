@@ -623,7 +623,7 @@ fn measure_flows(plan: &Plan, rows: &mut Vec<Row>, log: &mut String) -> BenchRes
     );
 
     eprintln!("verify for {:?} …", plan.verify_for);
-    let contact = identity.contact_v2.clone();
+    let contact = identity.contact_v2().to_vec();
     let start = Instant::now();
     let mut verified = 0u64;
     while start.elapsed() < plan.verify_for {

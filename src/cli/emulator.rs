@@ -77,10 +77,6 @@ fn approval(policy: EmulatorPolicy, reject_containing: Vec<String>) -> ApprovalP
 }
 
 fn wait_for_shutdown_signal() -> Result<(), CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::io("starting the signal handler"))?
-        .block_on(xmtp_ledger::node::shutdown_signal());
-    Ok(())
+    xmtp_ledger::signal::wait_for_shutdown_signal()
+        .map_err(CliError::io("starting the signal handler"))
 }

@@ -4,10 +4,12 @@
 use std::process::ExitCode;
 
 use xmtp_ledger::device::{DeviceError, DeviceErrorKind};
+use xmtp_ledger::endpoint::{Connection, EndpointError};
 use xmtp_ledger::flow::FlowError;
 use xmtp_ledger::identity::IdentityError;
 use xmtp_ledger::keystore::KeystoreError;
 use xmtp_ledger::network::NetworkError;
+use xmtp_ledger::session::SessionError;
 
 /// What went wrong, grouped by the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +23,9 @@ pub enum CliError {
     /// The node failed or refused (exit 3).
     #[error(transparent)]
     Network(#[from] NetworkError),
+    /// The `--network local` node could not be found or started (exit 3).
+    #[error(transparent)]
+    Endpoint(EndpointError),
     /// Something that must verify did not (exit 4).
     #[error("{0}")]
     Verification(String),
@@ -44,6 +49,20 @@ impl CliError {
         move |source| Self::Io { context, source }
     }
 
+    /// What the person can do about it, where the library's message cannot know (it
+    /// does not know the flags and variables of this command line).
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::Endpoint(EndpointError::NotANode { .. }) => {
+                Some("stop what listens there, or pass --network URL")
+            }
+            Self::Endpoint(EndpointError::NoDataDir) => {
+                Some("set XMTP_LEDGER_NODE_DB (or XDG_DATA_HOME or HOME), or pass --network URL")
+            }
+            _ => None,
+        }
+    }
+
     /// The documented exit code (see `--help`).
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
@@ -58,7 +77,7 @@ impl CliError {
                 DeviceErrorKind::NotFound | DeviceErrorKind::PermissionDenied => 23,
                 _ => 2,
             },
-            Self::Network(_) => 3,
+            Self::Network(_) | Self::Endpoint(_) => 3,
             Self::Verification(_) => 4,
             Self::Decryption(_) => 5,
         })
@@ -79,6 +98,34 @@ impl From<FlowError<DeviceError>> for CliError {
             FlowError::WrongWallet { expected, found } => Self::Verification(format!(
                 "the stored identity belongs to {found}, not to this account {expected}"
             )),
+        }
+    }
+}
+
+/// A session's failure, in the words of the commands (`connection` says which node).
+pub fn session_error(error: SessionError<DeviceError>, connection: &Connection) -> CliError {
+    match error {
+        SessionError::Flow(e) => e.into(),
+        SessionError::Network(e) => e.into(),
+        SessionError::AlreadyExists { wallet, .. } => CliError::Usage(format!(
+            "{wallet} already has an XMTP identity on the {}: use `xmtp-ledger unlock` to \
+             retrieve it, or add --force to replace it (others will then see the new keys)",
+            connection.describe()
+        )),
+        SessionError::NoIdentity { wallet, node } => CliError::Verification(format!(
+            "no XMTP identity for {wallet} on {node}: create one with `xmtp-ledger init`"
+        )),
+        SessionError::PreparedMismatch => {
+            CliError::Verification(format!("{error}: refusing to publish"))
+        }
+    }
+}
+
+impl From<EndpointError> for CliError {
+    fn from(error: EndpointError) -> Self {
+        match error {
+            EndpointError::Network(e) => e.into(),
+            other => CliError::Endpoint(other),
         }
     }
 }

@@ -1,18 +1,17 @@
-//! `init [--force] [--out DIR]`: the key generation flow on the device, then publishing.
+//! `init [--force] [--out DIR]`: create the identity on the device, then publish it.
 
 use std::path::Path;
 
 use super::args::GlobalArgs;
+use super::connect::connect;
 use super::context::open_signer;
-use super::error::CliError;
+use super::error::{CliError, session_error};
 use super::identity_output::IdentityOutput;
-use super::node_access;
 use super::out_dir;
-use super::prompts::FlowPrompts;
-use super::publishing::{existing, publications, publish, refuse_replace};
+use super::progress::{FlowProgress, report_published};
 use super::ui::Ui;
-use xmtp_ledger::device::LedgerSigner;
-use xmtp_ledger::flow::{NewIdentity, generate_identity, unlock_identity};
+use xmtp_ledger::flow::generate_identity;
+use xmtp_ledger::session::{InitOptions, InitOutcome, Session};
 use xmtp_ledger::signer::Signer;
 
 /// Runs `init`.
@@ -25,7 +24,9 @@ pub fn run(global: &GlobalArgs, ui: &Ui, force: bool, out: Option<&Path>) -> Res
     if let Some(dir) = out {
         // Offline: nothing touches the network; `publish DIR` does the checks later.
         out_dir::check_writable(dir, force)?;
-        let identity = generate(&signer, ui)?;
+        let mut progress = FlowProgress::new(ui);
+        let identity = generate_identity(&signer, &mut |p| progress.announce(p))?;
+        progress.done();
         out_dir::write(dir, &identity, &hd_path)?;
         let output = IdentityOutput::new(&wallet, hd_path, &identity.bundle);
         ui.result(&output, || {
@@ -38,57 +39,21 @@ pub fn run(global: &GlobalArgs, ui: &Ui, force: bool, out: Option<&Path>) -> Res
         return Ok(());
     }
 
-    let runtime = node_access::runtime()?;
-    let network = node_access::open(global, ui, &runtime)?;
-    let client = network.client();
-    let found = existing(&runtime, client, &wallet)?;
+    let connection = connect(global, ui)?;
+    let session = Session::new(&signer, connection.client());
+    let mut progress = FlowProgress::new(ui);
+    let initialized = session
+        .init(InitOptions { force }, &mut |e| progress.on(e))
+        .map_err(|e| session_error(e, &connection))?;
+    progress.done();
+    report_published(ui, connection.client().url(), &initialized.published);
+    connection.shutdown()?;
 
-    let (bundle, to_publish, headline) =
-        match (&found.private_store, found.has_valid_contact, force) {
-            (Some(stored), false, false) => {
-                // An earlier run published the private store but not the contacts: finish it
-                // with the same keys instead of making new ones.
-                ui.status(
-                    "found an identity whose contact bundles were never published: completing it",
-                );
-                let mut prompts = FlowPrompts::new(ui);
-                let unlocked = unlock_identity(&signer, stored, &mut |p| prompts.announce(p))?;
-                prompts.done();
-                let list = publications(&wallet, &unlocked.bundle, stored.clone())?;
-                (
-                    unlocked.bundle,
-                    list,
-                    "XMTP identity completed and published",
-                )
-            }
-            (Some(_), true, false) | (None, true, false) => {
-                return Err(refuse_replace(&wallet, &network));
-            }
-            _ => {
-                if force && (found.private_store.is_some() || found.has_valid_contact) {
-                    ui.warn(format!(
-                        "--force: replacing the identity of {wallet} on {}",
-                        client.url()
-                    ));
-                }
-                let identity = generate(&signer, ui)?;
-                let list = identity.publications().to_vec();
-                (identity.bundle, list, "XMTP identity created and published")
-            }
-        };
-
-    publish(&runtime, client, ui, &bundle, &to_publish)?;
-    runtime.block_on(network.shutdown())?;
-    let output = IdentityOutput::new(&wallet, hd_path, &bundle);
+    let headline = match initialized.outcome {
+        InitOutcome::Completed => "XMTP identity completed and published",
+        InitOutcome::Created | InitOutcome::Replaced => "XMTP identity created and published",
+    };
+    let output = IdentityOutput::new(&wallet, hd_path, &initialized.bundle);
     ui.result(&output, || output.human(headline));
     Ok(())
-}
-
-/// The generation flow with device prompts. Both signatures are verified by the flow
-/// before anything is produced.
-fn generate(signer: &LedgerSigner, ui: &Ui) -> Result<NewIdentity, CliError> {
-    let mut prompts = FlowPrompts::new(ui);
-    let identity = generate_identity(signer, &mut |p| prompts.announce(p))?;
-    prompts.done();
-    Ok(identity)
 }

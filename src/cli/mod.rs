@@ -4,6 +4,7 @@
 mod address;
 pub mod args;
 mod completions;
+mod connect;
 mod context;
 mod devices;
 mod emulator;
@@ -14,11 +15,9 @@ mod init;
 mod input;
 mod inspect;
 mod node;
-mod node_access;
 mod out_dir;
-mod prompts;
+mod progress;
 mod publish;
-mod publishing;
 mod udev;
 mod ui;
 mod unlock;
@@ -52,6 +51,9 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
             e.exit_code()
         }
     }

@@ -7,10 +7,9 @@ use std::path::PathBuf;
 
 use super::args::NodeListen;
 use super::error::CliError;
-use super::node_access;
 use super::ui::Ui;
-use xmtp_ledger::network::default_node_db_path;
-use xmtp_ledger::node::{self, NodeConfig};
+use xmtp_ledger::endpoint::default_node_db_path;
+use xmtp_ledger::node::{BlockingNode, NodeConfig};
 
 fn parse_addr(flag: &str, value: &str) -> Result<SocketAddr, CliError> {
     value
@@ -33,34 +32,29 @@ pub fn run(ui: &Ui, listen: &NodeListen, db: Option<PathBuf>) -> Result<(), CliE
     };
     let mut config = NodeConfig::new(db.clone());
     config.http_listen = http_addr;
-    let runtime = node_access::runtime()?;
-    runtime.block_on(async {
-        let running = node::spawn(grpc_addr, config)
-            .await
-            .map_err(|e| CliError::Usage(format!("cannot start the node: {e}")))?;
-        {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{}", running.local_addr());
-            if let Some(http) = running.http_addr() {
-                let _ = writeln!(stdout, "{http}");
-            }
-            let _ = stdout.flush();
+    let running = BlockingNode::start(grpc_addr, config)
+        .map_err(|e| CliError::Usage(format!("cannot start the node: {e}")))?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", running.local_addr());
+        if let Some(http) = running.http_addr() {
+            let _ = writeln!(stdout, "{http}");
         }
-        let rest = running
-            .http_addr()
-            .map(|addr| format!(", REST gateway on http://{addr}"))
-            .unwrap_or_default();
-        ui.status(format!(
-            "XMTP node listening on {} (gRPC){rest} (database {}); Ctrl-C to stop",
-            running.local_addr(),
-            db.display()
-        ));
-        node::shutdown_signal().await;
-        running
-            .shutdown()
-            .await
-            .map_err(|e| CliError::Usage(format!("node stopped with an error: {e}")))?;
-        ui.status("node stopped");
-        Ok(())
-    })
+        let _ = stdout.flush();
+    }
+    let rest = running
+        .http_addr()
+        .map(|addr| format!(", REST gateway on http://{addr}"))
+        .unwrap_or_default();
+    ui.status(format!(
+        "XMTP node listening on {} (gRPC){rest} (database {}); Ctrl-C to stop",
+        running.local_addr(),
+        db.display()
+    ));
+    running.wait_for_shutdown_signal();
+    running
+        .shutdown()
+        .map_err(|e| CliError::Usage(format!("node stopped with an error: {e}")))?;
+    ui.status("node stopped");
+    Ok(())
 }

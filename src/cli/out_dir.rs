@@ -11,6 +11,7 @@ use super::error::CliError;
 use super::files::{create_private_dir, write_private};
 use super::identity_output::IdentityOutput;
 use xmtp_ledger::flow::NewIdentity;
+use xmtp_ledger::session::PreparedIdentity;
 
 /// File names inside the directory.
 pub const PRIVATE_STORE: &str = "private-store.bin";
@@ -46,23 +47,13 @@ pub fn write(dir: &Path, identity: &NewIdentity, hd_path: &str) -> Result<(), Cl
         &identity.encrypted_bundle.encode(),
         true,
     )?;
-    write_private(&dir.join(CONTACT_V1), &identity.contact_v1, true)?;
-    write_private(&dir.join(CONTACT_V2), &identity.contact_v2, true)?;
+    write_private(&dir.join(CONTACT_V1), identity.contact_v1(), true)?;
+    write_private(&dir.join(CONTACT_V2), identity.contact_v2(), true)?;
     write_private(&dir.join(IDENTITY_JSON), &json, true)
 }
 
-/// The files read back by `publish`.
-pub struct OutDir {
-    /// `private-store.bin`.
-    pub private_store: Vec<u8>,
-    /// `contact-v1.bin`.
-    pub contact_v1: Vec<u8>,
-    /// `contact-v2.bin`.
-    pub contact_v2: Vec<u8>,
-}
-
 /// Reads the identity files from `dir`.
-pub fn read(dir: &Path) -> Result<OutDir, CliError> {
+pub fn read(dir: &Path) -> Result<PreparedIdentity, CliError> {
     let read = |name: &str| -> Result<Vec<u8>, CliError> {
         let path: PathBuf = dir.join(name);
         super::input::read_input(&path, MAX_FILE_BYTES).map_err(CliError::io(format!(
@@ -70,7 +61,7 @@ pub fn read(dir: &Path) -> Result<OutDir, CliError> {
             path.display()
         )))
     };
-    Ok(OutDir {
+    Ok(PreparedIdentity {
         private_store: read(PRIVATE_STORE)?,
         contact_v1: read(CONTACT_V1)?,
         contact_v2: read(CONTACT_V2)?,

@@ -5,49 +5,39 @@
 use std::path::Path;
 
 use super::args::GlobalArgs;
+use super::connect::connect;
 use super::context::open_signer;
-use super::error::CliError;
+use super::error::{CliError, session_error};
 use super::identity_output::IdentityOutput;
-use super::node_access;
 use super::out_dir;
-use super::prompts::FlowPrompts;
-use super::publishing::{existing, publications, publish, refuse_replace};
+use super::progress::{FlowProgress, report_published};
 use super::ui::Ui;
-use xmtp_ledger::flow::unlock_identity;
+use xmtp_ledger::session::{PublishOptions, Session, SessionError};
 use xmtp_ledger::signer::Signer;
 
 /// Runs `publish`.
 pub fn run(global: &GlobalArgs, ui: &Ui, dir: &Path, force: bool) -> Result<(), CliError> {
-    let files = out_dir::read(dir)?;
+    let prepared = out_dir::read(dir)?;
     let signer = open_signer(global, ui)?;
     let wallet = signer.address();
 
-    let mut prompts = FlowPrompts::new(ui);
-    let unlocked = unlock_identity(&signer, &files.private_store, &mut |p| prompts.announce(p))?;
-    prompts.done();
+    let connection = connect(global, ui)?;
+    let session = Session::new(&signer, connection.client());
+    let mut progress = FlowProgress::new(ui);
+    let published = session
+        .publish_prepared(&prepared, PublishOptions { force }, &mut |e| progress.on(e))
+        .map_err(|e| match e {
+            SessionError::PreparedMismatch => CliError::Verification(format!(
+                "the contact bundles in {} do not match its private store: refusing to publish",
+                dir.display()
+            )),
+            other => session_error(other, &connection),
+        })?;
+    progress.done();
+    report_published(ui, connection.client().url(), &published.published);
+    connection.shutdown()?;
 
-    let to_publish = publications(&wallet, &unlocked.bundle, files.private_store.clone())?;
-    // The contact files must be exactly the bundles of the keys in the private store:
-    // publishing anything else would announce keys the wallet cannot use.
-    if to_publish[1].message != files.contact_v1 || to_publish[2].message != files.contact_v2 {
-        return Err(CliError::Verification(format!(
-            "the contact bundles in {} do not match its private store: refusing to publish",
-            dir.display()
-        )));
-    }
-
-    let runtime = node_access::runtime()?;
-    let network = node_access::open(global, ui, &runtime)?;
-    let client = network.client();
-    let found = existing(&runtime, client, &wallet)?;
-    let ours = found.private_store.as_deref() == Some(files.private_store.as_slice());
-    if !force && !ours && (found.private_store.is_some() || found.has_valid_contact) {
-        return Err(refuse_replace(&wallet, &network));
-    }
-    publish(&runtime, client, ui, &unlocked.bundle, &to_publish)?;
-    runtime.block_on(network.shutdown())?;
-
-    let output = IdentityOutput::new(&wallet, signer.path().to_string(), &unlocked.bundle);
+    let output = IdentityOutput::new(&wallet, signer.path().to_string(), &published.bundle);
     ui.result(&output, || output.human("XMTP identity published"));
     Ok(())
 }

@@ -1,19 +1,18 @@
-//! `unlock [--from-file FILE] [--keystore FILE]`: the key retrieval flow.
+//! `unlock [--from-file FILE] [--keystore FILE]`: retrieve and decrypt the identity.
 
 use std::path::Path;
 
 use super::args::GlobalArgs;
+use super::connect::connect;
 use super::context::open_signer;
-use super::error::CliError;
+use super::error::{CliError, session_error};
 use super::files::write_private;
 use super::identity_output::IdentityOutput;
 use super::input::{decode_flexible, read_input};
-use super::node_access;
-use super::prompts::FlowPrompts;
-use super::publishing::{publications, publish};
+use super::progress::{FlowProgress, report_published};
 use super::ui::Ui;
 use xmtp_ledger::flow::{seal_with_new_signature, unlock_identity};
-use xmtp_ledger::identity::topic;
+use xmtp_ledger::session::Session;
 use xmtp_ledger::signer::Signer;
 
 const MAX_BUNDLE_BYTES: u64 = 1 << 20;
@@ -28,51 +27,35 @@ pub fn run(
     let signer = open_signer(global, ui)?;
     let wallet = signer.address();
     let total = if keystore.is_some() { 2 } else { 1 };
-    let mut prompts = FlowPrompts::new(ui);
+    let mut progress = FlowProgress::new(ui).with_total(total);
 
     let unlocked = if let Some(file) = from_file {
         // Offline: decrypt a bundle from a file; nothing is fetched or published.
         let raw = read_input(file, MAX_BUNDLE_BYTES)
             .map_err(CliError::io(format!("reading {}", file.display())))?;
         let encrypted = decode_flexible(raw).bytes;
-        unlock_identity(&signer, &encrypted, &mut |mut p| {
-            p.total = total;
-            prompts.announce(p)
-        })?
+        unlock_identity(&signer, &encrypted, &mut |p| progress.announce(p))?
     } else {
-        let runtime = node_access::runtime()?;
-        let network = node_access::open(global, ui, &runtime)?;
-        let client = network.client();
-        let stored = runtime
-            .block_on(client.newest(&topic::private_store_topic(&wallet)))?
-            .ok_or_else(|| {
-                CliError::Verification(format!(
-                    "no XMTP identity for {wallet} on {}: create one with `xmtp-ledger init`",
-                    client.url()
-                ))
-            })?;
-        let unlocked = unlock_identity(&signer, &stored.message, &mut |mut p| {
-            p.total = total;
-            prompts.announce(p)
-        })?;
-        prompts.done();
-        // As xmtp-js does at start-up: make sure this identity's contact bundles are the
-        // newest on the contact topic (publishes only what is missing).
-        let list = publications(&wallet, &unlocked.bundle, stored.message)?;
-        publish(&runtime, client, ui, &unlocked.bundle, &list[1..])?;
-        runtime.block_on(network.shutdown())?;
-        unlocked
+        let connection = connect(global, ui)?;
+        let session = Session::new(&signer, connection.client());
+        let unlocked = session
+            .unlock(&mut |e| progress.on(e))
+            .map_err(|e| session_error(e, &connection))?;
+        progress.done();
+        report_published(ui, connection.client().url(), &unlocked.published);
+        connection.shutdown()?;
+        unlocked.identity
     };
-    prompts.done();
+    progress.done();
 
     if let Some(path) = keystore {
         let sealed = seal_with_new_signature(
             &signer,
             &unlocked.bundle,
-            &mut |p| prompts.announce(p),
+            &mut |p| progress.announce(p),
             (2, 2),
         )?;
-        prompts.done();
+        progress.done();
         write_private(path, &sealed.encode(), true)?;
         ui.status(format!(
             "saved the keys to {} (0600), encrypted under a new device signature",

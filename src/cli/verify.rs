@@ -3,45 +3,41 @@
 use sha2::{Digest, Sha256};
 
 use super::args::GlobalArgs;
+use super::connect::connect;
 use super::error::CliError;
 use super::inspect::{Report, contact_report};
-use super::node_access::{self, newest_valid_contact};
 use super::ui::Ui;
 use xmtp_ledger::identity::Address;
+use xmtp_ledger::session::find_identity;
 
 /// Runs `verify`; exit 0 only for a valid identity.
 pub fn run(global: &GlobalArgs, ui: &Ui, address: &str) -> Result<(), CliError> {
     let wallet: Address = address
         .parse()
         .map_err(|e| CliError::Usage(format!("{e}")))?;
-    let runtime = node_access::runtime()?;
-    let network = node_access::open(global, ui, &runtime)?;
-    let (found, problems) = runtime.block_on(newest_valid_contact(network.client(), &wallet))?;
-    runtime.block_on(network.shutdown())?;
+    let connection = connect(global, ui)?;
+    let found = find_identity(connection.client(), &wallet)?;
+    connection.shutdown()?;
+    let problems = found.skipped.iter().map(ToString::to_string);
 
-    let report = match &found {
+    let report = match &found.contact {
         Some((contact, _)) => {
             let mut report = contact_report(contact);
             report.problems.extend(problems);
             report
         }
-        None => {
-            let mut problems = problems;
-            problems.insert(
-                0,
-                format!("no valid contact bundle for {wallet} on the node"),
-            );
-            Report {
-                kind: "contact_bundle",
-                valid: false,
-                wallet_address: Some(wallet.to_string()),
-                identity_public_key: None,
-                pre_key_public_key: None,
-                problems,
-            }
-        }
+        None => Report {
+            kind: "contact_bundle",
+            valid: false,
+            wallet_address: Some(wallet.to_string()),
+            identity_public_key: None,
+            pre_key_public_key: None,
+            problems: std::iter::once(format!("no valid contact bundle for {wallet} on the node"))
+                .chain(problems)
+                .collect(),
+        },
     };
-    ui.result(&report, || match &found {
+    ui.result(&report, || match &found.contact {
         Some((_, verified)) => format!(
             "{} has a valid XMTP identity (contact bundle v{})\n  identity key   {}\n  fingerprint    {}",
             verified.wallet_address,

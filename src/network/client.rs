@@ -11,18 +11,18 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
+use super::NetworkError;
 use super::retry::{RetryPolicy, is_transient};
 use super::url::parse_node_url;
-use super::{
-    MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
-};
-use super::{NetworkError, now_ns};
-use crate::flow::Publication;
 use crate::identity::AuthToken;
 use crate::proto::message_api::v1::{
     self as api, BatchQueryRequest, Envelope, IndexCursor, PagingInfo, PublishRequest,
     QueryRequest, SortDirection, SubscribeAllRequest, SubscribeRequest,
     message_api_client::MessageApiClient,
+};
+use crate::wire::{
+    MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
+    Publication, now_ns,
 };
 
 /// How a [`NodeClient`] talks to its node.

@@ -6,7 +6,6 @@ use std::time::Duration;
 use tonic::Code;
 
 use crate::identity::IdentityError;
-use crate::node::NodeError;
 
 /// What went wrong talking to a MessageApi node.
 #[derive(Debug, thiserror::Error)]
@@ -120,24 +119,9 @@ pub enum NetworkError {
     /// The auth token could not be created.
     #[error("cannot create the publish auth token: {0}")]
     Token(#[source] IdentityError),
-    /// The in-process node could not be started.
-    #[error("cannot start the local node: {0}")]
-    LocalNode(#[source] NodeError),
-    /// Something listens on the local node address but does not speak MessageApi.
-    #[error(
-        "something listens on {addr} but does not answer as an XMTP MessageApi node ({detail}); stop it, or pass --network URL"
-    )]
-    NotANode {
-        /// The local address probed.
-        addr: String,
-        /// What the probe got.
-        detail: String,
-    },
-    /// No place for the local node's database could be found.
-    #[error(
-        "cannot find a data directory for the local node database: set XMTP_LEDGER_NODE_DB, XDG_DATA_HOME or HOME"
-    )]
-    NoDataDir,
+    /// The async runtime the blocking client runs on could not be started.
+    #[error("cannot start the network runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 impl NetworkError {

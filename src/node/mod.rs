@@ -27,6 +27,7 @@
 //! clients such as `@xmtp/xmtp-js`. It hands every request to the same service object
 //! as gRPC, so both see the same rules and the same subscriptions: see [`rest`].
 
+mod blocking;
 mod query;
 pub mod rest;
 mod service;
@@ -44,13 +45,15 @@ use tokio::task::JoinHandle;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+pub use crate::signal::shutdown_signal;
+pub use blocking::BlockingNode;
 pub use store::{Store, StoreError};
 
 use crate::identity::TokenPolicy;
-use crate::network::{
+use crate::proto::message_api::v1::message_api_server::MessageApiServer;
+use crate::wire::{
     MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
 };
-use crate::proto::message_api::v1::message_api_server::MessageApiServer;
 use service::MessageApiService;
 
 /// What the node accepts. Each limit, when exceeded, is an `InvalidArgument` naming it.
@@ -214,37 +217,6 @@ fn local_addr_of(listener: &TcpListener, requested: SocketAddr) -> Result<Socket
     })
 }
 
-/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-///
-/// If a handler cannot be installed the failure is logged and that signal is not
-/// waited for (the other still is).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received"),
-        () = terminate => tracing::info!("SIGTERM received"),
-    }
-}
-
 /// A node serving in a background task (from [`spawn`]).
 ///
 /// Dropping it asks the node to stop without waiting; [`RunningNode::shutdown`] waits.
@@ -263,7 +235,7 @@ impl RunningNode {
         self.local_addr
     }
 
-    /// `http://<local_addr>`, for [`crate::network::NodeClient::connect`].
+    /// `http://<local_addr>`, the URL a MessageApi client connects to.
     pub fn url(&self) -> String {
         format!("http://{}", self.local_addr)
     }

@@ -15,12 +15,12 @@ use super::query::{check_topic, plan, response};
 use super::store::{Store, StoreError};
 use crate::identity::auth::{TokenPolicy, VerifiedToken, verify_header};
 use crate::identity::topic::restricted_topic_owner;
-use crate::network::now_ns;
 use crate::proto::message_api::v1::message_api_server::MessageApi;
 use crate::proto::message_api::v1::{
     BatchQueryRequest, BatchQueryResponse, Envelope, PublishRequest, PublishResponse, QueryRequest,
     QueryResponse, SubscribeAllRequest, SubscribeRequest,
 };
+use crate::wire::now_ns;
 
 /// Envelopes streamed to a subscriber.
 pub(crate) type EnvelopeStream =

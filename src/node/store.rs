@@ -23,8 +23,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, params, params_from_iter};
 use sha2::{Digest, Sha256};
 
-use crate::network::now_ns;
 use crate::proto::message_api::v1::{Envelope, IndexCursor};
+use crate::wire::now_ns;
 
 /// Schema version kept in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;

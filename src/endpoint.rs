@@ -1,0 +1,318 @@
+//! Which node to talk to, and connecting to it: a URL, or `local`, a node on this machine.
+//!
+//! For `local`, a node already listening on [`DEFAULT_LOCAL_NODE`] (e.g. `xmtp-ledger
+//! node` in another terminal) is used if it answers as a MessageApi node; otherwise (with
+//! the `node` feature) a node is started in this process on the default SQLite file, on
+//! an ephemeral loopback port, and is still reached through gRPC, so the code path is
+//! the same as for a remote node. This is the one module that names both the client
+//! ([`crate::network`]) and the server (`crate::node`).
+
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use crate::network::{
+    BlockingClient, ClientConfig, NetworkError, NodeClient, Query, RetryPolicy, new_runtime,
+};
+#[cfg(feature = "node")]
+use crate::node::{self, NodeConfig, NodeError, RunningNode};
+
+/// Where `local` looks for a running node: the reference node's gRPC port on IPv4
+/// loopback.
+pub const DEFAULT_LOCAL_NODE: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5556));
+
+/// Environment variable overriding the in-process node's SQLite file.
+pub const NODE_DB_ENV: &str = "XMTP_LEDGER_NODE_DB";
+
+/// A topic nobody publishes to, queried to check that a listener is a MessageApi node.
+const PROBE_TOPIC: &str = "/xmtp/0/xmtp-ledger-probe/proto";
+
+/// How long the probe of the local address may take: loopback answers in
+/// microseconds, so anything slow is not a healthy node.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What can go wrong finding and reaching the node.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    /// Talking to the node failed.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// Something listens on the local node address but does not speak MessageApi.
+    #[error(
+        "something listens on {addr} but does not answer as an XMTP MessageApi node ({detail})"
+    )]
+    NotANode {
+        /// The local address probed.
+        addr: String,
+        /// What the probe got.
+        detail: String,
+    },
+    /// No place for the local node's database could be found.
+    #[error(
+        "cannot find a data directory for the local node database (no {NODE_DB_ENV}, XDG_DATA_HOME or HOME)"
+    )]
+    NoDataDir,
+    /// The in-process node could not be started.
+    #[cfg(feature = "node")]
+    #[error("cannot start the local node: {0}")]
+    LocalNode(#[source] NodeError),
+    /// No node answers on the local address, and this build cannot start one.
+    #[cfg(not(feature = "node"))]
+    #[error("no node answers on {addr}, and this build has no in-process node (feature `node`)")]
+    NoLocalNode {
+        /// The local address probed.
+        addr: SocketAddr,
+    },
+}
+
+/// Which node: `local` or a URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A node on this machine (running, or started in-process).
+    #[default]
+    Local,
+    /// The node at this URL.
+    Url(String),
+}
+
+impl FromStr for Endpoint {
+    type Err = NetworkError;
+
+    /// `local`, or an `http(s)://` URL (syntax checked here, policy at connect time).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("local") {
+            return Ok(Self::Local);
+        }
+        crate::network::parse_node_url(s, true)?;
+        Ok(Self::Url(s.to_owned()))
+    }
+}
+
+/// A connected blocking client, plus the in-process node behind it if one was started.
+///
+/// Keep it alive as long as the client is used: dropping it asks an in-process node to
+/// shut down (acknowledged envelopes are already on disk); [`Connection::shutdown`] also
+/// waits for it to finish.
+#[derive(Debug)]
+pub struct Connection {
+    client: BlockingClient,
+    #[cfg(feature = "node")]
+    node: Option<RunningNode>,
+}
+
+impl Connection {
+    /// The client.
+    pub fn client(&self) -> &BlockingClient {
+        &self.client
+    }
+
+    /// The in-process node, if this process started one.
+    #[cfg(feature = "node")]
+    pub fn in_process_node(&self) -> Option<&RunningNode> {
+        self.node.as_ref()
+    }
+
+    /// One line for the user: which node is in use.
+    pub fn describe(&self) -> String {
+        #[cfg(feature = "node")]
+        if let Some(node) = &self.node {
+            return format!(
+                "in-process node on {} (listening on {})",
+                node.db_path().display(),
+                self.client.url()
+            );
+        }
+        format!("node {}", self.client.url())
+    }
+
+    /// Shuts down an in-process node and waits for it.
+    pub fn shutdown(self) -> Result<(), EndpointError> {
+        #[cfg(feature = "node")]
+        if let Some(node) = self.node {
+            return self
+                .client
+                .block_on(node.shutdown())
+                .map_err(EndpointError::LocalNode);
+        }
+        Ok(())
+    }
+
+    fn remote(client: BlockingClient) -> Self {
+        Self {
+            client,
+            #[cfg(feature = "node")]
+            node: None,
+        }
+    }
+}
+
+/// Connects to `endpoint`: a URL directly; `local` through [`connect_local`] on
+/// [`DEFAULT_LOCAL_NODE`] and [`default_node_db_path`].
+pub fn connect(endpoint: &Endpoint, config: ClientConfig) -> Result<Connection, EndpointError> {
+    match endpoint {
+        Endpoint::Url(url) => Ok(Connection::remote(BlockingClient::connect(url, config)?)),
+        Endpoint::Local => {
+            let runtime = Arc::new(new_runtime()?);
+            if let Some(client) = runtime.block_on(probe_local(DEFAULT_LOCAL_NODE, config))? {
+                return Ok(Connection::remote(BlockingClient::from_async(
+                    runtime, client,
+                )));
+            }
+            start_in_process(runtime, DEFAULT_LOCAL_NODE, default_node_db_path, config)
+        }
+    }
+}
+
+/// `local` with explicit parts: use the node answering on `probe` if any, else start one
+/// in-process on `db_path` (parent directories are created) on an ephemeral loopback
+/// port. Fails with [`EndpointError::NotANode`] if something else listens on `probe`.
+pub fn connect_local(
+    probe: SocketAddr,
+    db_path: PathBuf,
+    config: ClientConfig,
+) -> Result<Connection, EndpointError> {
+    let runtime = Arc::new(new_runtime()?);
+    if let Some(client) = runtime.block_on(probe_local(probe, config))? {
+        return Ok(Connection::remote(BlockingClient::from_async(
+            runtime, client,
+        )));
+    }
+    start_in_process(runtime, probe, || Ok(db_path), config)
+}
+
+#[cfg(feature = "node")]
+fn start_in_process(
+    runtime: Arc<Runtime>,
+    _probe: SocketAddr,
+    db_path: impl FnOnce() -> Result<PathBuf, EndpointError>,
+    config: ClientConfig,
+) -> Result<Connection, EndpointError> {
+    let db_path = db_path()?;
+    let listen = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
+    let node = runtime
+        .block_on(node::spawn(listen, NodeConfig::new(db_path)))
+        .map_err(EndpointError::LocalNode)?;
+    tracing::info!(db = %node.db_path().display(), addr = %node.local_addr(), "started in-process node");
+    let client = BlockingClient::connect_on(runtime, &node.url(), config)?;
+    Ok(Connection {
+        client,
+        node: Some(node),
+    })
+}
+
+#[cfg(not(feature = "node"))]
+fn start_in_process(
+    _runtime: Arc<Runtime>,
+    probe: SocketAddr,
+    _db_path: impl FnOnce() -> Result<PathBuf, EndpointError>,
+    _config: ClientConfig,
+) -> Result<Connection, EndpointError> {
+    Err(EndpointError::NoLocalNode { addr: probe })
+}
+
+/// `Some(client)` if a MessageApi node answers on `addr`, `None` if nothing listens.
+async fn probe_local(
+    addr: SocketAddr,
+    config: ClientConfig,
+) -> Result<Option<NodeClient>, EndpointError> {
+    let probe_timeout = config.connect_timeout.min(PROBE_TIMEOUT);
+    match tokio::time::timeout(probe_timeout, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_listener_is_there)) => {}
+        Ok(Err(e)) => {
+            tracing::debug!(%addr, error = %e, "no local node listening");
+            return Ok(None);
+        }
+        Err(_) => {
+            tracing::debug!(%addr, "connecting to the local node address timed out");
+            return Ok(None);
+        }
+    }
+    let url = format!("http://{addr}");
+    let not_a_node = |e: NetworkError| EndpointError::NotANode {
+        addr: addr.to_string(),
+        detail: e.to_string(),
+    };
+    let probe_config = ClientConfig {
+        retry: RetryPolicy::none(),
+        timeout: config.timeout.min(PROBE_TIMEOUT),
+        ..config
+    };
+    let probe = NodeClient::connect(&url, probe_config)
+        .await
+        .map_err(not_a_node)?;
+    probe
+        .query(&Query::topic(PROBE_TOPIC).limit(1))
+        .await
+        .map_err(not_a_node)?;
+    Ok(Some(NodeClient::connect(&url, config).await?))
+}
+
+/// The in-process node's SQLite file: `$XMTP_LEDGER_NODE_DB`, else
+/// `$XDG_DATA_HOME/xmtp-ledger/node.sqlite3`, else `~/.local/share/xmtp-ledger/node.sqlite3`.
+pub fn default_node_db_path() -> Result<PathBuf, EndpointError> {
+    node_db_path_from(
+        std::env::var_os(NODE_DB_ENV),
+        std::env::var_os("XDG_DATA_HOME"),
+        std::env::var_os("HOME"),
+    )
+    .ok_or(EndpointError::NoDataDir)
+}
+
+/// [`default_node_db_path`] from explicit variable values (empty counts as unset; a
+/// relative `XDG_DATA_HOME` is ignored, as the XDG spec says).
+pub fn node_db_path_from(
+    node_db: Option<OsString>,
+    xdg_data_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Option<PathBuf> {
+    let set = |v: Option<OsString>| v.filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(path) = set(node_db) {
+        return Some(path);
+    }
+    let data_home = set(xdg_data_home)
+        .filter(|p| p.is_absolute())
+        .or_else(|| set(home).map(|h| h.join(".local").join("share")))?;
+    Some(data_home.join("xmtp-ledger").join("node.sqlite3"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_path_precedence() {
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            node_db_path_from(os("/tmp/n.db"), os("/xdg"), os("/home/u")),
+            Some(PathBuf::from("/tmp/n.db"))
+        );
+        assert_eq!(
+            node_db_path_from(None, os("/xdg"), os("/home/u")),
+            Some(PathBuf::from("/xdg/xmtp-ledger/node.sqlite3"))
+        );
+        assert_eq!(
+            node_db_path_from(os(""), os("relative/xdg"), os("/home/u")),
+            Some(PathBuf::from(
+                "/home/u/.local/share/xmtp-ledger/node.sqlite3"
+            ))
+        );
+        assert_eq!(node_db_path_from(None, None, None), None);
+    }
+
+    #[test]
+    fn network_target_parsing() {
+        assert_eq!("local".parse::<Endpoint>().ok(), Some(Endpoint::Local));
+        assert_eq!("LOCAL".parse::<Endpoint>().ok(), Some(Endpoint::Local));
+        assert_eq!(
+            "https://grpc.dev.xmtp.network:443".parse::<Endpoint>().ok(),
+            Some(Endpoint::Url("https://grpc.dev.xmtp.network:443".into()))
+        );
+        assert!("grpc.dev.xmtp.network:443".parse::<Endpoint>().is_err());
+    }
+}

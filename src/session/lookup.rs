@@ -1,0 +1,161 @@
+//! Reading what a node holds for a wallet, without the wallet: the newest valid contact
+//! bundle (as xmtp-js picks it) and the newest private store.
+
+use std::fmt;
+
+use crate::identity::{Address, ContactBundle, IdentityError, VerifiedContact, topic};
+use crate::network::{BlockingClient, NetworkError, Query};
+
+/// Most contact envelopes read when looking for a wallet's identity.
+pub const MAX_CONTACT_ENVELOPES: usize = 1_000;
+
+/// Contact envelopes per page, as xmtp-js's `getUserContactFromNetwork` reads them.
+const CONTACT_PAGE_SIZE: u32 = 5;
+
+/// The newest valid contact bundle of a wallet, and what was passed over to find it.
+#[derive(Debug)]
+pub struct FoundIdentity {
+    /// The bundle and what its signatures prove, if one was found.
+    pub contact: Option<(ContactBundle, VerifiedContact)>,
+    /// Newer envelopes on the contact topic that were not a valid bundle of the wallet.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why an envelope on a contact topic was passed over.
+#[derive(Debug)]
+pub enum Skipped {
+    /// Not a contact bundle.
+    Undecodable {
+        /// The envelope's sender timestamp.
+        timestamp_ns: u64,
+        /// What the decoder found.
+        error: IdentityError,
+    },
+    /// A valid bundle, but its identity key was signed by another wallet.
+    OtherWallet {
+        /// The envelope's sender timestamp.
+        timestamp_ns: u64,
+        /// The wallet that signed it.
+        wallet: Address,
+    },
+    /// A bundle whose signatures do not check out.
+    Invalid {
+        /// The envelope's sender timestamp.
+        timestamp_ns: u64,
+        /// What the check found.
+        error: IdentityError,
+    },
+    /// The search stopped after this many envelopes without a valid bundle.
+    Truncated {
+        /// Envelopes read.
+        seen: usize,
+    },
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Undecodable {
+                timestamp_ns,
+                error,
+            } => write!(
+                f,
+                "skipped an undecodable envelope at {timestamp_ns}: {error}"
+            ),
+            Self::OtherWallet {
+                timestamp_ns,
+                wallet,
+            } => write!(f, "skipped a bundle signed by {wallet} at {timestamp_ns}"),
+            Self::Invalid {
+                timestamp_ns,
+                error,
+            } => write!(f, "skipped an invalid bundle at {timestamp_ns}: {error}"),
+            Self::Truncated { seen } => write!(f, "stopped after the newest {seen} envelopes"),
+        }
+    }
+}
+
+/// The newest contact bundle on `wallet`'s contact topic whose identity key was signed
+/// by `wallet` and whose pre-key was signed by that identity key, as xmtp-js picks it:
+/// newest first, a few per page, following cursors, stopping at the first valid bundle
+/// (and after [`MAX_CONTACT_ENVELOPES`]).
+pub fn find_identity(
+    client: &BlockingClient,
+    wallet: &Address,
+) -> Result<FoundIdentity, NetworkError> {
+    let topic = topic::contact_topic(wallet);
+    let mut pages = client.pages(Query::topic(&topic).limit(CONTACT_PAGE_SIZE));
+    let mut skipped = Vec::new();
+    let mut seen = 0;
+    while let Some(page) = pages.next_page()? {
+        for envelope in page {
+            seen += 1;
+            if envelope.message.is_empty() {
+                continue;
+            }
+            let timestamp_ns = envelope.timestamp_ns;
+            let contact = match ContactBundle::decode(&envelope.message) {
+                Ok(contact) => contact,
+                Err(error) => {
+                    skipped.push(Skipped::Undecodable {
+                        timestamp_ns,
+                        error,
+                    });
+                    continue;
+                }
+            };
+            match contact.verify() {
+                Ok(verified) if verified.wallet_address == *wallet => {
+                    return Ok(FoundIdentity {
+                        contact: Some((contact, verified)),
+                        skipped,
+                    });
+                }
+                Ok(verified) => skipped.push(Skipped::OtherWallet {
+                    timestamp_ns,
+                    wallet: verified.wallet_address,
+                }),
+                Err(error) => skipped.push(Skipped::Invalid {
+                    timestamp_ns,
+                    error,
+                }),
+            }
+        }
+        if seen >= MAX_CONTACT_ENVELOPES {
+            skipped.push(Skipped::Truncated { seen });
+            break;
+        }
+    }
+    Ok(FoundIdentity {
+        contact: None,
+        skipped,
+    })
+}
+
+/// What a node already holds for a wallet.
+#[derive(Debug)]
+pub struct Existing {
+    /// The newest private-store envelope's message.
+    pub private_store: Option<Vec<u8>>,
+    /// A valid contact bundle of the wallet is published.
+    pub has_valid_contact: bool,
+}
+
+impl Existing {
+    /// Something of an identity is there.
+    pub fn any(&self) -> bool {
+        self.private_store.is_some() || self.has_valid_contact
+    }
+}
+
+/// Reads the newest private store and looks for a valid contact bundle of `wallet`.
+pub fn lookup(client: &BlockingClient, wallet: &Address) -> Result<Existing, NetworkError> {
+    let private_store = client
+        .newest(&topic::private_store_topic(wallet))?
+        .map(|e| e.message);
+    let found = find_identity(client, wallet)?;
+    Ok(Existing {
+        private_store,
+        has_valid_contact: found.contact.is_some(),
+    })
+}

@@ -1,0 +1,165 @@
+//! The networked flows: an identity's whole life against a node, over a [`Signer`] and a
+//! [`BlockingClient`]. This is where the rules live that decide what to publish: refuse
+//! to replace an identity unless asked, complete a half-published one with the same
+//! keys, republish missing contact bundles on unlock (as xmtp-js does at start-up), and
+//! only publish prepared files whose contacts are exactly the keys of their private store.
+//!
+//! Everything here blocks: the wallet waits on a person, and the node is reached
+//! through the blocking facade. What the person must be told (each signature, and a
+//! decision such as completing or replacing an identity) arrives as [`Progress`] before
+//! it happens.
+
+mod init;
+mod lookup;
+mod publish;
+mod unlock;
+
+pub use init::{InitOptions, InitOutcome, Initialized};
+pub use lookup::{Existing, FoundIdentity, Skipped, find_identity, lookup};
+pub use publish::{PreparedIdentity, PublishOptions, PublishedOutcome, PublishedPrepared};
+pub use unlock::Unlocked;
+
+use crate::flow::{FlowError, SignaturePrompt};
+use crate::identity::{Address, IdentityError, PrivateKeyBundleV1};
+use crate::network::{BlockingClient, NetworkError, PublishOutcome, auth_token_now};
+use crate::signer::Signer;
+use crate::wire::Publication;
+
+/// What a session is about to do, announced before it happens.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// The wallet is about to be asked for this signature.
+    Signature(SignaturePrompt<'a>),
+    /// The node holds a private store without contact bundles (an earlier run stopped
+    /// between publishes): it will be completed with the same keys.
+    Completing,
+    /// `force` was given and the node already holds an identity for the wallet: it will
+    /// be replaced, and others will see the new keys.
+    Replacing {
+        /// The account.
+        wallet: Address,
+        /// The node, as `scheme://host:port`.
+        node: &'a str,
+    },
+    /// Every signature is in and verified; publishing starts.
+    Publishing {
+        /// The node, as `scheme://host:port`.
+        node: &'a str,
+    },
+}
+
+/// What went wrong in a session, generic over the signer's own error.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError<E: std::error::Error + 'static> {
+    /// The key flow failed: the wallet refused or failed, a signature did not verify,
+    /// or the keys did not check out.
+    #[error(transparent)]
+    Flow(#[from] FlowError<E>),
+    /// The node failed or refused.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// The node already holds an identity for the wallet and replacing it was not asked for.
+    #[error("{wallet} already has an XMTP identity on node {node}")]
+    AlreadyExists {
+        /// The wallet.
+        wallet: Address,
+        /// The node, as `scheme://host:port`.
+        node: String,
+    },
+    /// The node holds no private store for the wallet.
+    #[error("no XMTP identity for {wallet} on node {node}")]
+    NoIdentity {
+        /// The wallet.
+        wallet: Address,
+        /// The node, as `scheme://host:port`.
+        node: String,
+    },
+    /// Prepared contact bundles are not the bundles of the keys in their private store:
+    /// publishing them would announce keys the wallet cannot use.
+    #[error("the prepared contact bundles do not match the keys of the prepared private store")]
+    PreparedMismatch,
+}
+
+impl<E: std::error::Error + 'static> From<IdentityError> for SessionError<E> {
+    fn from(error: IdentityError) -> Self {
+        Self::Flow(FlowError::Identity(error))
+    }
+}
+
+/// What happened to one publication.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicOutcome {
+    /// The content topic.
+    pub topic: String,
+    /// Sent, or already the newest there.
+    pub outcome: PublishOutcome,
+}
+
+/// One wallet's account on one node.
+///
+/// The wallet is the signer's address, read when the signer was opened; every signature
+/// the session takes is verified against it over exactly the text sent.
+#[derive(Debug)]
+pub struct Session<'c, S> {
+    signer: S,
+    client: &'c BlockingClient,
+}
+
+impl<'c, S: Signer> Session<'c, S> {
+    /// A session of `signer`'s account on the node behind `client`.
+    pub fn new(signer: S, client: &'c BlockingClient) -> Self {
+        Self { signer, client }
+    }
+
+    /// The account.
+    pub fn wallet(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> &S {
+        &self.signer
+    }
+
+    /// The node client.
+    pub fn client(&self) -> &'c BlockingClient {
+        self.client
+    }
+
+    /// What the node holds for this account.
+    pub fn lookup(&self) -> Result<Existing, NetworkError> {
+        lookup(self.client, &self.wallet())
+    }
+
+    /// Publishes `publications` in order with a fresh auth token of `bundle`'s identity
+    /// key; topics that already end with these bytes are left alone, so a re-run after a
+    /// failure sends only what is missing.
+    fn publish(
+        &self,
+        bundle: &PrivateKeyBundleV1,
+        publications: &[Publication],
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Vec<TopicOutcome>, NetworkError> {
+        let token = auth_token_now(bundle.identity_key())?;
+        progress(Progress::Publishing {
+            node: self.client.url(),
+        });
+        let outcomes = self.client.publish_publications(&token, publications)?;
+        Ok(publications
+            .iter()
+            .zip(outcomes)
+            .map(|(publication, outcome)| TopicOutcome {
+                topic: publication.topic.clone(),
+                outcome,
+            })
+            .collect())
+    }
+
+    /// The flows' prompt callback, forwarding each signature request as [`Progress`].
+    fn signatures<'p>(
+        progress: &'p mut dyn FnMut(Progress<'_>),
+    ) -> impl FnMut(SignaturePrompt<'_>) + 'p {
+        move |prompt| progress(Progress::Signature(prompt))
+    }
+}

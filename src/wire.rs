@@ -1,0 +1,35 @@
+//! What both ends of the MessageApi wire agree on: the reference node's size limits, the
+//! clock envelopes and tokens are dated with, and the (topic, message) pair a publish
+//! carries. The client ([`crate::network`]) and the node ([`crate::node`]) both import
+//! this module and never each other.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Longest content topic a node accepts (the reference node's `MaxContentTopicNameSize`).
+pub const MAX_TOPIC_LEN: usize = 300;
+/// Largest envelope message a node accepts: 1 MiB minus the topic and overhead
+/// (the reference node's `MaxMessageSize` = 1048576 - 300 - 62).
+pub const MAX_MESSAGE_BYTES: usize = 1_048_214;
+/// Most envelopes in one `Publish` (our node's limit; the reference node had none).
+pub const MAX_ENVELOPES_PER_PUBLISH: usize = 100;
+/// Largest page a `Query` may ask for (0 means this many).
+pub const MAX_PAGE_SIZE: u32 = 100;
+/// Most sub-queries in one `BatchQuery`.
+pub const MAX_BATCH_QUERIES: usize = 50;
+
+/// Nanoseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// One envelope payload to publish: the content topic and the raw protobuf bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Publication {
+    /// The content topic.
+    pub topic: String,
+    /// The raw protobuf bytes.
+    pub message: Vec<u8>,
+}

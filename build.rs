@@ -17,9 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_root = PathBuf::from("proto");
     println!("cargo:rerun-if-changed={}", proto_root.display());
     let descriptors = protox::compile(PROTO_FILES, [&proto_root])?;
+    // The server half needs tonic's server, which only the `node` feature brings.
+    let with_server = std::env::var_os("CARGO_FEATURE_NODE").is_some();
     tonic_prost_build::configure()
         .build_client(true)
-        .build_server(true)
+        .build_server(with_server)
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -12,9 +12,11 @@ pub mod flow;
 pub mod identity;
 pub mod keystore;
 pub mod network;
+#[cfg(feature = "node")]
 pub mod node;
 pub mod proto;
 pub mod session;
+#[cfg(feature = "node")]
 pub mod signal;
 pub mod signer;
 pub mod wire;

@@ -14,7 +14,9 @@
 
 pub mod error;
 pub mod eth_app;
+#[cfg(feature = "hid")]
 pub mod hid;
+#[cfg(feature = "emulator")]
 pub mod inprocess;
 pub mod path;
 mod signer;
@@ -29,9 +31,11 @@ pub use error::{DeviceError, DeviceErrorKind, status_word_name};
 pub use eth_app::{
     AddressOptions, AppAndVersion, AppConfiguration, AppStatus, AppVersion, EthApp, PublicAddress,
 };
+#[cfg(feature = "hid")]
 pub use hid::{
     DeviceListing, HidDeviceInfo, HidTransport, LedgerModel, list_devices, probe_devices,
 };
+#[cfg(feature = "emulator")]
 pub use inprocess::InProcessTransport;
 pub use path::{DerivationPath, PathError};
 pub use signer::LedgerSigner;
@@ -55,8 +59,10 @@ mod tests {
         fn send_sync<T: Send + Sync + 'static>() {}
         send_sync::<EthApp>();
         send_sync::<LedgerSigner>();
+        #[cfg(feature = "hid")]
         send_sync::<HidTransport>();
         send_sync::<TcpTransport>();
+        #[cfg(feature = "emulator")]
         send_sync::<InProcessTransport>();
         send_sync::<DeviceError>();
     }

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::error::DeviceError;
+#[cfg(feature = "hid")]
 use super::hid::HidTransport;
 use super::tcp::{TcpOptions, TcpTransport};
 use super::transport::Transport;
@@ -29,8 +30,16 @@ impl DeviceSpec {
     /// [`super::InProcessTransport`]; asking for it returns [`DeviceError::InvalidSpec`].
     pub fn open(&self, tcp: TcpOptions) -> Result<Arc<dyn Transport>, DeviceError> {
         Ok(match self {
+            #[cfg(feature = "hid")]
             Self::Hid => Arc::new(HidTransport::open_first()?),
+            #[cfg(feature = "hid")]
             Self::HidSerial(serial) => Arc::new(HidTransport::open_serial(serial)?),
+            #[cfg(not(feature = "hid"))]
+            Self::Hid | Self::HidSerial(_) => {
+                return Err(DeviceError::HidUnavailable {
+                    detail: "this build has no USB HID support (feature `hid`)".into(),
+                });
+            }
             Self::Tcp(address) => Arc::new(TcpTransport::connect_with(address.as_str(), tcp)?),
             Self::Emulator => {
                 return Err(DeviceError::InvalidSpec {

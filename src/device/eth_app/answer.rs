@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-use crate::identity::Address;
+use zeroize::Zeroize;
+
+use crate::identity::{Address, WalletSignature};
 
 use super::super::error::DeviceError;
 use super::apdu::ETHEREUM_APP_NAME;
@@ -12,7 +14,7 @@ use super::apdu::ETHEREUM_APP_NAME;
 const PUBLIC_KEY_LEN: usize = 65;
 const ADDRESS_TEXT_LEN: usize = 40;
 const CHAIN_CODE_LEN: usize = 32;
-pub(super) const SIGNATURE_LEN: usize = 65;
+const SIGNATURE_LEN: usize = 65;
 
 /// An app version `major.minor.patch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -236,6 +238,25 @@ impl PublicAddress {
             chain_code,
         })
     }
+}
+
+/// Decodes the `v ‖ r ‖ s` answer to SIGN ETH PERSONAL MESSAGE into `r ‖ s ‖ v`. Only the shape
+/// is checked here (length, `v`, `r` and `s` in range); whose signature it is, is for
+/// [`crate::signer::sign_verified`] to decide.
+pub(super) fn parse_signature(vrs: &[u8]) -> Result<WalletSignature, DeviceError> {
+    if vrs.len() != SIGNATURE_LEN {
+        return Err(DeviceError::malformed(format!(
+            "signature must be 65 bytes (v ‖ r ‖ s), got {}",
+            vrs.len()
+        )));
+    }
+    // The device sends v first; the Ethereum convention is r ‖ s ‖ v.
+    let mut rsv = [0u8; SIGNATURE_LEN];
+    rsv[..64].copy_from_slice(&vrs[1..]);
+    rsv[64] = vrs[0];
+    let parsed = WalletSignature::from_bytes(&rsv);
+    rsv.zeroize();
+    parsed.map_err(|e| DeviceError::malformed(format!("signature: {e}")))
 }
 
 /// Bounds-checked reading of an answer; every shortfall is a [`DeviceError::Malformed`].

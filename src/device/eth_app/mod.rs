@@ -16,15 +16,13 @@ mod apdu;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use zeroize::Zeroize;
-
 use crate::identity::{Address, WalletSignature};
 
 use super::error::DeviceError;
 use super::path::DerivationPath;
 use super::transport::{ApduAnswer, ApduCommand, Transport};
 
-use answer::SIGNATURE_LEN;
+use answer::parse_signature;
 pub use answer::{AppAndVersion, AppConfiguration, AppStatus, AppVersion, PublicAddress};
 pub use apdu::{
     AddressOptions, CLA, CLA_OS, ETHEREUM_APP_NAME, INS_GET_APP_CONFIGURATION, INS_GET_PUBLIC_KEY,
@@ -194,15 +192,15 @@ impl EthApp {
     /// EIP-191 personal_sign of `message` with the key at `path`, returned as `r ‖ s ‖ v`
     /// (v = 27/28, as the device gives it).
     ///
-    /// The device's answer is only returned after checking that it recovers to `expected` over
-    /// exactly `message`; a stale, corrupted or other-account signature is
-    /// [`DeviceError::BadSignature`] and is wiped, never returned. `expected` should come from
-    /// [`EthApp::address`] for the same path (see [`super::LedgerSigner`], which does this).
+    /// The answer is checked for shape only (65 bytes, a valid `v`, `r` and `s` in range: see
+    /// [`DeviceError::Malformed`]), not for whose signature it is: a stale or other-account
+    /// answer is returned as is. Take signatures through [`crate::signer::sign_verified`]
+    /// (with [`super::LedgerSigner`]), the one place that checks them, so that they are
+    /// checked once and the same way for every wallet.
     pub fn sign_personal_message(
         &self,
         path: &DerivationPath,
         message: &[u8],
-        expected: &Address,
     ) -> Result<WalletSignature, DeviceError> {
         let commands = personal_message_apdus(path, message)?;
         let _session = self.session();
@@ -224,34 +222,7 @@ impl EthApp {
             }
         }
         let answer = final_answer.ok_or_else(|| DeviceError::malformed("no answer"))?;
-        let vrs = answer.data();
-        if vrs.len() != SIGNATURE_LEN {
-            return Err(DeviceError::malformed(format!(
-                "signature must be 65 bytes (v ‖ r ‖ s), got {}",
-                vrs.len()
-            )));
-        }
-        // The device sends v first; the Ethereum convention is r ‖ s ‖ v.
-        let mut rsv = [0u8; SIGNATURE_LEN];
-        rsv[..64].copy_from_slice(&vrs[1..]);
-        rsv[64] = vrs[0];
-        let parsed = WalletSignature::from_bytes(&rsv);
-        rsv.zeroize();
-        let signature = parsed.map_err(|e| DeviceError::BadSignature {
-            expected: *expected,
-            detail: e.to_string(),
-        })?;
-        match signature.recover_address(message) {
-            Ok(recovered) if recovered == *expected => Ok(signature),
-            Ok(recovered) => Err(DeviceError::BadSignature {
-                expected: *expected,
-                detail: format!("it recovers to {recovered}"),
-            }),
-            Err(e) => Err(DeviceError::BadSignature {
-                expected: *expected,
-                detail: e.to_string(),
-            }),
-        }
+        parse_signature(answer.data())
     }
 }
 

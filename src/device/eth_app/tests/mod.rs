@@ -2,11 +2,13 @@
 
 use super::*;
 use crate::device::DeviceErrorKind;
+use crate::device::LedgerSigner;
 use crate::device::error::sw;
 use crate::device::testing::{
     Tamper, address_answer, answering, device_address, device_signature, fake_app, key,
 };
 use crate::device::transport::MockTransport;
+use crate::signer::{SignError, sign_verified};
 
 const XMTP_TEXT: &str =
     "XMTP : Create Identity\n0a0b\n\nFor more info: https://xmtp.org/signatures/";
@@ -231,56 +233,48 @@ fn boundary_lengths_for_the_default_path() {
 }
 
 #[test]
-fn personal_sign_sends_exactly_the_minimal_apdus_and_verifies() {
+fn personal_sign_sends_exactly_the_minimal_apdus_and_returns_the_answer() {
     for len in [0usize, 1, 230, 231, 485, 486, 3000] {
         let (app, state) = fake_app();
         let message: Vec<u8> = (0..len).map(|i| b' ' + (i % 90) as u8).collect();
-        let signature = app
-            .sign_personal_message(&path(), &message, &device_address())
-            .unwrap();
+        let signature = app.sign_personal_message(&path(), &message).unwrap();
         // v ‖ r ‖ s from the device became r ‖ s ‖ v, bytes unchanged.
         let vrs = device_signature(&key(), &message);
         assert_eq!(signature.as_bytes()[..64], vrs[1..]);
         assert_eq!(signature.v(), vrs[0]);
         assert!(signature.v() == 27 || signature.v() == 28);
+        signature
+            .verify_personal_sign(&message, &device_address())
+            .unwrap();
         let state = state.lock().unwrap();
         assert_eq!(state.log.len(), (25 + len).div_ceil(255), "len {len}");
     }
 }
 
 #[test]
-fn tampered_signatures_are_never_returned() {
+fn tampered_signatures_never_verify() {
     for tamper in [Tamper::Stale, Tamper::Corrupt, Tamper::OtherKey] {
         let (app, state) = fake_app();
+        let signer = LedgerSigner::connect(app, path()).unwrap();
         // A first, genuine signature so that "stale" has something to replay.
-        app.sign_personal_message(&path(), b"first", &device_address())
-            .unwrap();
+        sign_verified(&signer, "first").unwrap();
         state.lock().unwrap().tamper = tamper;
-        let error = app
-            .sign_personal_message(&path(), XMTP_TEXT.as_bytes(), &device_address())
-            .unwrap_err();
+        let error = sign_verified(&signer, XMTP_TEXT).unwrap_err();
         assert!(
-            matches!(error, DeviceError::BadSignature { expected, .. } if expected == device_address()),
+            matches!(error, SignError::DoesNotVerify(_)),
             "{tamper:?}: {error:?}"
         );
-        assert_eq!(error.kind(), DeviceErrorKind::BadAnswer);
     }
 }
 
 #[test]
-fn signature_for_another_expected_account_is_refused() {
-    let (app, _) = fake_app();
-    let someone_else = crate::device::testing::address_of(
-        &k256::ecdsa::SigningKey::from_slice(&[0x44; 32]).unwrap(),
-    );
-    let error = app
-        .sign_personal_message(&path(), b"hello", &someone_else)
-        .unwrap_err();
-    assert!(
-        matches!(error, DeviceError::BadSignature { .. }),
-        "{error:?}"
-    );
-    assert!(error.to_string().contains(&device_address().to_string()));
+fn the_client_does_not_judge_whose_signature_it_is() {
+    // Checking the signer is sign_verified's job alone; the client hands over what came.
+    let (app, state) = fake_app();
+    state.lock().unwrap().tamper = Tamper::OtherKey;
+    let signature = app.sign_personal_message(&path(), b"hello").unwrap();
+    let recovered = signature.recover_address(b"hello").unwrap();
+    assert_ne!(recovered, device_address());
 }
 
 #[test]
@@ -290,27 +284,24 @@ fn malformed_signature_answers_are_refused() {
     v_29[0] = 29;
     let mut zero_r = good.clone();
     zero_r[1..33].fill(0);
-    for (what, data, malformed) in [
-        ("empty", vec![], true),
-        ("short", good[..64].to_vec(), true),
-        ("long", [good.clone(), vec![0]].concat(), true),
-        ("v 29", v_29, false),
-        ("r zero", zero_r, false),
+    let mut high_s = good.clone();
+    high_s[33..65].fill(0xFF);
+    for (what, data) in [
+        ("empty", vec![]),
+        ("short", good[..64].to_vec()),
+        ("long", [good.clone(), vec![0]].concat()),
+        ("v 29", v_29),
+        ("r zero", zero_r),
+        ("s out of range", high_s),
     ] {
         let error = answering(data, 0x9000, 1)
-            .sign_personal_message(&path(), b"hi", &device_address())
+            .sign_personal_message(&path(), b"hi")
             .unwrap_err();
-        if malformed {
-            assert!(
-                matches!(error, DeviceError::Malformed { .. }),
-                "{what}: {error:?}"
-            );
-        } else {
-            assert!(
-                matches!(error, DeviceError::BadSignature { .. }),
-                "{what}: {error:?}"
-            );
-        }
+        assert!(
+            matches!(error, DeviceError::Malformed { .. }),
+            "{what}: {error:?}"
+        );
+        assert_eq!(error.kind(), DeviceErrorKind::BadAnswer, "{what}");
     }
 }
 
@@ -318,7 +309,7 @@ fn malformed_signature_answers_are_refused() {
 fn intermediate_chunk_answers_must_be_bare_9000() {
     // First chunk answered with data: the device is out of step; stop there.
     let error = answering(vec![1], 0x9000, 1)
-        .sign_personal_message(&path(), &[b'x'; 600], &device_address())
+        .sign_personal_message(&path(), &[b'x'; 600])
         .unwrap_err();
     assert!(matches!(error, DeviceError::Malformed { .. }), "{error:?}");
 }
@@ -337,7 +328,7 @@ fn an_error_on_a_middle_chunk_stops_the_stream() {
         .returning(|_| Ok(ApduAnswer::new(vec![], sw::INSUFFICIENT_MEMORY)));
     // Three chunks needed; the third must never be sent (mock panics on a third call).
     let error = EthApp::from_transport(mock)
-        .sign_personal_message(&path(), &[b'x'; 600], &device_address())
+        .sign_personal_message(&path(), &[b'x'; 600])
         .unwrap_err();
     assert!(
         matches!(error, DeviceError::OutOfMemory { .. }),
@@ -361,11 +352,7 @@ fn transport_errors_pass_through_unchanged() {
 fn too_long_messages_are_refused_before_sending() {
     // `answering(.., 0)`: the mock fails the test if anything is sent.
     let error = answering(vec![], 0x9000, 0)
-        .sign_personal_message(
-            &path(),
-            &vec![0; MAX_PERSONAL_MESSAGE_LEN + 1],
-            &device_address(),
-        )
+        .sign_personal_message(&path(), &vec![0; MAX_PERSONAL_MESSAGE_LEN + 1])
         .unwrap_err();
     assert!(matches!(
         error,

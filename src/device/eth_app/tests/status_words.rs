@@ -194,7 +194,7 @@ fn every_status_word_surfaces_from_every_command() {
                 .unwrap_err();
             assert!(is_expected(&error), "address {status:#06x}: {error:?}");
             let error = answering(data.clone(), status, 1)
-                .sign_personal_message(&path(), b"hi", &device_address())
+                .sign_personal_message(&path(), b"hi")
                 .unwrap_err();
             assert!(is_expected(&error), "sign {status:#06x}: {error:?}");
         }

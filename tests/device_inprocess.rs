@@ -9,7 +9,7 @@ use xmtp_ledger::device::{
     AppStatus, DerivationPath, DeviceError, DeviceErrorKind, EthApp, InProcessTransport,
     LedgerSigner,
 };
-use xmtp_ledger::signer::Signer;
+use xmtp_ledger::signer::{SignError, Signer, sign_verified};
 
 const XMTP_TEXT: &str =
     "XMTP : Create Identity\n0a0b\n\nFor more info: https://xmtp.org/signatures/";
@@ -94,18 +94,18 @@ fn errors_are_typed() {
         Err(DeviceError::Disconnected { .. })
     ));
 
-    signer.personal_sign("x").unwrap();
+    sign_verified(&signer, "x").unwrap();
     device.set_stale_signature(true);
     assert!(matches!(
-        signer.personal_sign("y"),
-        Err(DeviceError::BadSignature { .. })
+        sign_verified(&signer, "y"),
+        Err(SignError::DoesNotVerify(_))
     ));
     device.set_stale_signature(false);
 
     device.set_corrupt_signature(true);
     assert!(matches!(
-        signer.personal_sign("y"),
-        Err(DeviceError::BadSignature { .. })
+        sign_verified(&signer, "y"),
+        Err(SignError::DoesNotVerify(_))
     ));
     device.set_corrupt_signature(false);
 
@@ -148,11 +148,9 @@ fn an_interleaved_command_never_yields_a_signature() {
         exchanges: AtomicUsize::new(0),
     });
     let path = DerivationPath::ledger_live(0).unwrap();
-    let address = app.address(&path).unwrap();
+    app.address(&path).unwrap();
     // Three chunks; the intruder strikes after the first, so our second is out of sequence.
-    let error = app
-        .sign_personal_message(&path, &[b'q'; 600], &address)
-        .unwrap_err();
+    let error = app.sign_personal_message(&path, &[b'q'; 600]).unwrap_err();
     assert!(
         matches!(error, DeviceError::InvalidData { status: 0x6A80 }),
         "{error:?}"
@@ -161,6 +159,5 @@ fn an_interleaved_command_never_yields_a_signature() {
     // The client stopped at the refused chunk: address + 2 chunks + the intruder's one.
     assert_eq!(device.apdu_count(), 4);
     // The app reset after the error: a retry through the client works.
-    app.sign_personal_message(&path, &[b'q'; 600], &address)
-        .unwrap();
+    app.sign_personal_message(&path, &[b'q'; 600]).unwrap();
 }

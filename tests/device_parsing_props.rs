@@ -1,5 +1,6 @@
 //! Property tests: whatever bytes a device or socket sends, parsing returns a value or a typed
-//! error, never panics, and a signature is only ever returned when it verifies.
+//! error, never panics, and a signature is only ever accepted (by `signer::sign_verified`) when
+//! it verifies.
 
 use std::io::Cursor;
 
@@ -8,7 +9,8 @@ use xmtp_ledger::device::tcp::read_reply;
 use xmtp_ledger::device::{
     AddressOptions, ApduAnswer, ApduCommand, DerivationPath, DeviceError, EthApp, Transport,
 };
-use xmtp_ledger::identity::Address;
+use xmtp_ledger::identity::{Address, WalletSignature};
+use xmtp_ledger::signer::{Signer, sign_verified};
 
 /// A device that answers every command with the same raw bytes (`data || SW`).
 struct Raw(Vec<u8>);
@@ -16,6 +18,25 @@ struct Raw(Vec<u8>);
 impl Transport for Raw {
     fn exchange(&self, _: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
         ApduAnswer::from_bytes(&self.0)
+    }
+}
+
+/// Account 0 of the test mnemonic at `m/44'/60'/0'/0/0`, over `app`: a signer whose address is
+/// known, as `LedgerSigner` knows it after reading it.
+struct Account0 {
+    app: EthApp,
+    path: DerivationPath,
+}
+
+impl Signer for Account0 {
+    type Error = DeviceError;
+
+    fn address(&self) -> Address {
+        account()
+    }
+
+    fn personal_sign(&self, text: &str) -> Result<WalletSignature, DeviceError> {
+        self.app.sign_personal_message(&self.path, text.as_bytes())
     }
 }
 
@@ -61,8 +82,8 @@ proptest! {
         let _ = app.status();
         let _ = app.get_address(&path, AddressOptions { confirm: false, chain_code: true });
         // Random bytes are never a valid signature of this account over this message.
-        let signed = app.sign_personal_message(&path, b"message", &account());
-        prop_assert!(signed.is_err());
+        let signer = Account0 { app: app.clone(), path };
+        prop_assert!(sign_verified(&signer, "message").is_err());
         // A status word other than 9000 always surfaces as that status word.
         if status != 0x9000 {
             let error = app.app_configuration().unwrap_err();

@@ -10,8 +10,8 @@ use xmtp_ledger::device::{
     AddressOptions, AppStatus, DerivationPath, DeviceError, DeviceErrorKind, EthApp, LedgerSigner,
     TcpOptions, TcpTransport,
 };
-use xmtp_ledger::identity::{Address, WalletSignature};
-use xmtp_ledger::signer::Signer;
+use xmtp_ledger::identity::{Address, IdentityError, WalletSignature};
+use xmtp_ledger::signer::{SignError, Signer, sign_verified};
 
 /// Observed on the official app 1.22.0 in Speculos (DESIGN.md §4).
 const XMTP_TEXT: &str =
@@ -79,7 +79,7 @@ fn same_answers_as_the_official_app() {
 
     let signature = rig
         .app
-        .sign_personal_message(&account0(), XMTP_TEXT.as_bytes(), &address)
+        .sign_personal_message(&account0(), XMTP_TEXT.as_bytes())
         .unwrap();
     assert_eq!(hex::encode(signature.as_bytes()), XMTP_SIGNATURE);
     assert_eq!(signature.v(), 28);
@@ -181,7 +181,7 @@ fn sign_and_count(rig: &Rig, message: &[u8]) -> WalletSignature {
     let before = rig.device.apdu_count();
     let signature = rig
         .app
-        .sign_personal_message(&account0(), message, &address0())
+        .sign_personal_message(&account0(), message)
         .unwrap_or_else(|e| panic!("{} bytes: {e}", message.len()));
     let sent = rig.device.apdu_count() - before;
     // path (21) + length (4) + message, in full 255-byte APDUs.
@@ -229,7 +229,7 @@ fn personal_sign_up_to_the_apps_memory_limit() {
     let too_long = [text.as_slice(), b"A"].concat();
     let error = rig
         .app
-        .sign_personal_message(&account0(), &too_long, &address0())
+        .sign_personal_message(&account0(), &too_long)
         .unwrap_err();
     assert!(
         matches!(error, DeviceError::OutOfMemory { status: 0x6A84 }),
@@ -243,11 +243,7 @@ fn personal_sign_up_to_the_apps_memory_limit() {
     sign_and_count(&rig, &binary);
     let error = rig
         .app
-        .sign_personal_message(
-            &account0(),
-            &[binary.as_slice(), &[0xFF]].concat(),
-            &address0(),
-        )
+        .sign_personal_message(&account0(), &[binary.as_slice(), &[0xFF]].concat())
         .unwrap_err();
     assert_eq!(error.kind(), DeviceErrorKind::InvalidRequest, "{error:?}");
 
@@ -279,11 +275,11 @@ fn approval_policy_sees_the_message_before_signing() {
         ledger_app::screen::reviewed_message(screens).as_deref() == Some("only this")
     }));
     rig.app
-        .sign_personal_message(&account0(), b"only this", &address0())
+        .sign_personal_message(&account0(), b"only this")
         .unwrap();
     let error = rig
         .app
-        .sign_personal_message(&account0(), b"something else", &address0())
+        .sign_personal_message(&account0(), b"something else")
         .unwrap_err();
     assert!(matches!(error, DeviceError::Rejected { .. }));
 }
@@ -303,8 +299,7 @@ fn locked_device() {
         Err(DeviceError::Locked { .. })
     ));
     assert!(matches!(
-        rig.app
-            .sign_personal_message(&account0(), b"x", &address0()),
+        rig.app.sign_personal_message(&account0(), b"x"),
         Err(DeviceError::Locked { .. })
     ));
     assert!(matches!(rig.app.status(), AppStatus::Locked));
@@ -387,7 +382,7 @@ fn connection_dropped_instead_of_a_signature() {
     let before = rig.device.apdu_count();
     let error = rig
         .app
-        .sign_personal_message(&account0(), &[b'm'; 600], &address0())
+        .sign_personal_message(&account0(), &[b'm'; 600])
         .unwrap_err();
     assert!(
         matches!(error, DeviceError::Disconnected { .. }),
@@ -401,17 +396,20 @@ fn connection_dropped_instead_of_a_signature() {
 fn stale_signature_is_detected() {
     let rig = Rig::new();
     let signer = LedgerSigner::connect(rig.app.clone(), account0()).unwrap();
-    signer.personal_sign("first message").unwrap();
+    sign_verified(&signer, "first message").unwrap();
     rig.device.set_stale_signature(true);
-    let error = signer.personal_sign(XMTP_TEXT).unwrap_err();
+    let error = sign_verified(&signer, XMTP_TEXT).unwrap_err();
     assert!(
-        matches!(&error, DeviceError::BadSignature { expected, .. } if *expected == address0()),
+        matches!(
+            &error,
+            SignError::DoesNotVerify(IdentityError::WrongSigner { expected, .. })
+                if *expected == address0()
+        ),
         "{error:?}"
     );
-    assert_eq!(error.kind(), DeviceErrorKind::BadAnswer);
     rig.device.set_stale_signature(false);
     assert_eq!(
-        hex::encode(signer.personal_sign(XMTP_TEXT).unwrap().as_bytes()),
+        hex::encode(sign_verified(&signer, XMTP_TEXT).unwrap().as_bytes()),
         XMTP_SIGNATURE
     );
 }
@@ -422,11 +420,27 @@ fn corrupted_signature_is_detected() {
     rig.device.set_corrupt_signature(true);
     let signer = LedgerSigner::connect(rig.app.clone(), account0()).unwrap();
     for message in [XMTP_TEXT.to_owned(), "x".repeat(700)] {
-        let error = signer.personal_sign(&message).unwrap_err();
-        assert!(
-            matches!(error, DeviceError::BadSignature { .. }),
-            "{error:?}"
-        );
+        let error = sign_verified(&signer, &message).unwrap_err();
+        assert!(matches!(error, SignError::DoesNotVerify(_)), "{error:?}");
+    }
+}
+
+/// A signer that believes it is `address` but signs on `path`, whatever account that is.
+struct Mistaken {
+    app: EthApp,
+    path: DerivationPath,
+    address: Address,
+}
+
+impl Signer for Mistaken {
+    type Error = DeviceError;
+
+    fn address(&self) -> Address {
+        self.address
+    }
+
+    fn personal_sign(&self, text: &str) -> Result<WalletSignature, DeviceError> {
+        self.app.sign_personal_message(&self.path, text.as_bytes())
     }
 }
 
@@ -437,12 +451,18 @@ fn signature_from_another_account_is_detected() {
     let account1: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
         .parse()
         .unwrap();
-    let error = rig
-        .app
-        .sign_personal_message(&account0(), XMTP_TEXT.as_bytes(), &account1)
-        .unwrap_err();
+    let signer = Mistaken {
+        app: rig.app.clone(),
+        path: account0(),
+        address: account1,
+    };
+    let error = sign_verified(&signer, XMTP_TEXT).unwrap_err();
     assert!(
-        matches!(error, DeviceError::BadSignature { .. }),
+        matches!(
+            error,
+            SignError::DoesNotVerify(IdentityError::WrongSigner { expected, recovered })
+                if expected == account1 && recovered == address0()
+        ),
         "{error:?}"
     );
     assert!(error.to_string().contains(ACCOUNT_0), "{error}");
@@ -476,7 +496,7 @@ fn concurrent_users_of_one_client_do_not_interleave_chunks() {
             std::thread::spawn(move || {
                 for i in 0..5 {
                     let message = format!("thread {t} message {i} ").repeat(40);
-                    app.sign_personal_message(&account0(), message.as_bytes(), &address0())
+                    app.sign_personal_message(&account0(), message.as_bytes())
                         .unwrap_or_else(|e| panic!("thread {t} #{i}: {e}"));
                 }
             })

@@ -13,14 +13,11 @@ use futures_util::Stream;
 use tokio::net::TcpListener;
 use tonic::{Code, Request, Response, Status};
 
-use xmtp_ledger::flow::generate_identity;
-use xmtp_ledger::identity::AuthToken;
-use xmtp_ledger::network::{
-    ClientConfig, Envelope, NetworkError, NodeClient, Query, RetryPolicy, now_ns,
-};
+use xmtp_ledger::network::{ClientConfig, Envelope, NetworkError, NodeClient, Query, RetryPolicy};
 use xmtp_ledger::proto::message_api::v1 as api;
 use xmtp_ledger::proto::message_api::v1::message_api_server::{MessageApi, MessageApiServer};
-use xmtp_ledger::signer::LocalKeySigner;
+
+use common::fixtures::{self, token_of};
 
 fn config(attempts: u32, timeout_ms: u64) -> ClientConfig {
     ClientConfig {
@@ -41,18 +38,8 @@ async fn closed_port() -> SocketAddr {
     listener.local_addr().expect("addr")
 }
 
-fn token() -> AuthToken {
-    let signer = LocalKeySigner::from_private_key(&[0x31; 32]).expect("wallet key");
-    let identity = generate_identity(&signer, &mut |_| {}).expect("identity");
-    AuthToken::create(identity.bundle.identity_key(), now_ns()).expect("token")
-}
-
 fn envelope() -> Envelope {
-    Envelope {
-        content_topic: "/xmtp/0/m-fake/proto".into(),
-        timestamp_ns: 1,
-        message: b"hello".to_vec(),
-    }
+    fixtures::envelope("/xmtp/0/m-fake/proto", 1, b"hello")
 }
 
 #[tokio::test]
@@ -231,7 +218,7 @@ async fn transient_failures_are_retried_and_the_token_and_deadline_are_sent() {
     let client = NodeClient::connect(&url, config(5, 2_000))
         .await
         .expect("connect");
-    let t = token();
+    let t = token_of(0x31);
     client
         .publish(&t, vec![envelope()])
         .await
@@ -275,7 +262,7 @@ async fn permanent_failures_are_not_retried() {
             .await
             .expect("connect");
         let err = client
-            .publish(&token(), vec![envelope()])
+            .publish(&token_of(0x31), vec![envelope()])
             .await
             .expect_err("permanent");
         assert!(
@@ -294,7 +281,7 @@ async fn retries_stop_at_the_attempt_limit() {
         .await
         .expect("connect");
     let err = client
-        .publish(&token(), vec![envelope()])
+        .publish(&token_of(0x31), vec![envelope()])
         .await
         .expect_err("always down");
     assert!(

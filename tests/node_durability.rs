@@ -15,30 +15,15 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-use xmtp_ledger::flow::generate_identity;
-use xmtp_ledger::identity::AuthToken;
-use xmtp_ledger::network::{ClientConfig, Envelope, NodeClient, Query, now_ns};
+use xmtp_ledger::network::{ClientConfig, Envelope, NodeClient, Query};
 use xmtp_ledger::node::store::StoreQuery;
 use xmtp_ledger::node::{self, NodeConfig, Store};
-use xmtp_ledger::signer::LocalKeySigner;
+
+use common::fixtures::{envelope, token_of};
 
 const CHILD_DB_ENV: &str = "XMTP_LEDGER_TEST_CHILD_NODE_DB";
 const LISTENING: &str = "CHILD_NODE_LISTENING ";
 const STOPPED: &str = "CHILD_NODE_STOPPED";
-
-fn token() -> AuthToken {
-    let signer = LocalKeySigner::from_private_key(&[0x51; 32]).expect("wallet key");
-    let identity = generate_identity(&signer, &mut |_| {}).expect("identity");
-    AuthToken::create(identity.bundle.identity_key(), now_ns()).expect("token")
-}
-
-fn env(topic: &str, timestamp_ns: u64, message: &[u8]) -> Envelope {
-    Envelope {
-        content_topic: topic.into(),
-        timestamp_ns,
-        message: message.to_vec(),
-    }
-}
 
 /// Not a test on its own: the node process for the tests below, which run this binary
 /// with `--ignored --exact child_node_process` and the database path in the environment.
@@ -133,16 +118,16 @@ async fn acknowledged_envelopes_survive_kill_9() {
     let client = NodeClient::connect(&format!("http://{}", node.addr), ClientConfig::default())
         .await
         .expect("connect");
-    let t = token();
+    let t = token_of(0x51);
     let topic = "/xmtp/0/m-durable/proto";
     for i in 0..20u64 {
         client
-            .publish(&t, vec![env(topic, i + 1, &i.to_be_bytes())])
+            .publish(&t, vec![envelope(topic, i + 1, &i.to_be_bytes())])
             .await
             .expect("publish");
     }
     let batch: Vec<Envelope> = (20..30u64)
-        .map(|i| env(topic, i + 1, &i.to_be_bytes()))
+        .map(|i| envelope(topic, i + 1, &i.to_be_bytes()))
         .collect();
     client.publish(&t, batch).await.expect("publish batch");
 
@@ -176,7 +161,7 @@ async fn sigterm_stops_the_node_gracefully_with_a_subscriber_attached() {
         .expect("connect");
     let topic = "/xmtp/0/m-term/proto";
     client
-        .publish(&token(), vec![env(topic, 1, b"kept")])
+        .publish(&token_of(0x51), vec![envelope(topic, 1, b"kept")])
         .await
         .expect("publish");
     let mut subscription = client.subscribe([topic]).await.expect("subscribe");
@@ -217,7 +202,7 @@ async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
     let db = dir.path().join("node.sqlite3");
     let topic = "/xmtp/0/m-restart/proto";
     let all: Vec<Envelope> = (0..15u8)
-        .map(|i| env(topic, 100 + u64::from(i), &[i]))
+        .map(|i| envelope(topic, 100 + u64::from(i), &[i]))
         .collect();
 
     let first = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
@@ -227,7 +212,7 @@ async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
         .await
         .expect("connect");
     client
-        .publish(&token(), all.clone())
+        .publish(&token_of(0x51), all.clone())
         .await
         .expect("publish");
     let page1 = client
@@ -259,7 +244,7 @@ async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
     assert_eq!(everything, all);
     // Dedup also holds across restarts.
     client
-        .publish(&token(), all.clone())
+        .publish(&token_of(0x51), all.clone())
         .await
         .expect("publish again");
     assert_eq!(

@@ -176,7 +176,9 @@ fn device_seeds() {
                     3 => app.ensure_ethereum_app().is_ok(),
                     4 => app.get_address(&path, options_struct).is_ok(),
                     5 => app.address(&path).is_ok(),
-                    _ => app.sign_personal_message(&path, message, &expected).is_ok(),
+                    _ => app
+                        .sign_personal_message(&path, message)
+                        .is_ok_and(|s| s.verify_personal_sign(message, &expected).is_ok()),
                 };
                 assert!(ok, "op {op} options {options:#x}");
             }

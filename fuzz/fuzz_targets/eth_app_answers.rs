@@ -17,8 +17,9 @@
 //!   needs (one per query, `ceil((path + 4 + len) / 255)` for a signature);
 //! - an address is only returned if it is the one of the returned public key, with a chain
 //!   code exactly when asked for;
-//! - a signature is only returned if it recovers, over exactly that message, to the expected
-//!   account (the test mnemonic's address at that path).
+//! - a signature is only accepted (by `signer::sign_verified`, as every flow takes it) if it
+//!   recovers, over exactly that message, to the expected account (the test mnemonic's
+//!   address at that path); the client itself only checks the answer's shape.
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
@@ -27,7 +28,8 @@ use fuzz_support::{Exchanged, ScriptedTransport, personal_messages, records_u16}
 use libfuzzer_sys::fuzz_target;
 use xmtp_ledger::device::eth_app::personal_message_apdus;
 use xmtp_ledger::device::{AddressOptions, DerivationPath, DeviceError, EthApp};
-use xmtp_ledger::identity::Address;
+use xmtp_ledger::identity::{Address, WalletSignature};
+use xmtp_ledger::signer::{SignError, Signer, sign_verified};
 
 /// The software device's (test mnemonic's) address at `m/44'/60'/a'/0/0`, a in 0..4.
 static ACCOUNTS: LazyLock<Vec<Address>> = LazyLock::new(|| {
@@ -42,6 +44,25 @@ static ACCOUNTS: LazyLock<Vec<Address>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// The account at `path` as a flow sees it: its address is known before anything is signed.
+struct AtPath<'a> {
+    app: &'a EthApp,
+    path: &'a DerivationPath,
+    address: Address,
+}
+
+impl Signer for AtPath<'_> {
+    type Error = DeviceError;
+
+    fn address(&self) -> Address {
+        self.address
+    }
+
+    fn personal_sign(&self, text: &str) -> Result<WalletSignature, DeviceError> {
+        self.app.sign_personal_message(self.path, text.as_bytes())
+    }
+}
 
 static MESSAGES: LazyLock<[Vec<u8>; 4]> = LazyLock::new(personal_messages);
 
@@ -85,13 +106,25 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(answer.chain_code.is_some(), address_options.chain_code);
             }),
             5 => app.address(&path).map(|_| ()),
-            6 => app
-                .sign_personal_message(&path, message, &expected)
-                .map(|signature| {
-                    signature
-                        .verify_personal_sign(message, &expected)
-                        .expect("a returned signature verifies");
-                }),
+            6 => {
+                let signer = AtPath {
+                    app: &app,
+                    path: &path,
+                    address: expected,
+                };
+                let text = std::str::from_utf8(message).expect("the messages are text");
+                match sign_verified(&signer, text) {
+                    Ok(signature) => {
+                        signature
+                            .verify_personal_sign(message, &expected)
+                            .expect("an accepted signature verifies");
+                        Ok(())
+                    }
+                    // The device answered 9000 with a well-formed signature; it was refused.
+                    Err(SignError::DoesNotVerify(_)) => Ok(()),
+                    Err(SignError::Signer(error)) => Err(error),
+                }
+            }
             _ => unreachable!(),
         };
         let log = transport.log();

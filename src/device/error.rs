@@ -288,19 +288,6 @@ pub enum DeviceError {
         now: Address,
     },
 
-    /// A signature that does not recover to the device's account over exactly the message sent
-    /// (stale, corrupted, or from another account). It was discarded.
-    #[error(
-        "the Ledger returned a signature that does not belong to {expected} over the message \
-         sent ({detail}); it was discarded: reconnect the device and retry"
-    )]
-    BadSignature {
-        /// The account that should have signed.
-        expected: Address,
-        /// What recovery found.
-        detail: String,
-    },
-
     // ---- bad requests (caught before anything is sent) ------------------------------------
     /// A derivation path that cannot be used.
     #[error(transparent)]
@@ -420,10 +407,9 @@ impl DeviceError {
             Self::Rejected { .. } => DeviceErrorKind::Rejected,
             Self::Busy { .. } | Self::Disconnected { .. } => DeviceErrorKind::Disconnected,
             Self::Timeout { .. } => DeviceErrorKind::Timeout,
-            Self::Malformed { .. }
-            | Self::AddressMismatch { .. }
-            | Self::AccountChanged { .. }
-            | Self::BadSignature { .. } => DeviceErrorKind::BadAnswer,
+            Self::Malformed { .. } | Self::AddressMismatch { .. } | Self::AccountChanged { .. } => {
+                DeviceErrorKind::BadAnswer
+            }
             Self::InvalidPath(_)
             | Self::CommandTooLong { .. }
             | Self::MessageTooLong { .. }

@@ -7,8 +7,8 @@
 //!   this process).
 //! - [`eth_app`]: [`EthApp`], the Ethereum app's commands with length-checked answers and typed
 //!   status words.
-//! - [`LedgerSigner`]: one account as a [`crate::signer::Signer`]; every signature is verified
-//!   before it is returned.
+//! - [`LedgerSigner`]: one account as a [`crate::signer::Signer`]. Its signatures are checked
+//!   by [`crate::signer::sign_verified`], not here.
 //!
 //! All I/O is blocking; async callers use `tokio::task::spawn_blocking`.
 

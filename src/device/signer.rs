@@ -71,8 +71,7 @@ impl Signer for LedgerSigner {
     }
 
     fn personal_sign(&self, text: &str) -> Result<WalletSignature, DeviceError> {
-        self.app
-            .sign_personal_message(&self.path, text.as_bytes(), &self.address)
+        self.app.sign_personal_message(&self.path, text.as_bytes())
     }
 }
 
@@ -80,6 +79,7 @@ impl Signer for LedgerSigner {
 mod tests {
     use super::*;
     use crate::device::testing::{Tamper, device_address, fake_app};
+    use crate::signer::{SignError, sign_verified};
 
     #[test]
     fn address_is_read_once_and_signatures_are_verified() {
@@ -93,10 +93,7 @@ mod tests {
         assert_eq!(signer.address(), device_address());
         assert_eq!(signer.address(), device_address());
         let text = "XMTP : Enable Identity\n00\n\nFor more info: https://xmtp.org/signatures/";
-        let signature = signer.personal_sign(text).unwrap();
-        signature
-            .verify_personal_sign(text.as_bytes(), &device_address())
-            .unwrap();
+        sign_verified(&signer, text).unwrap();
         let log = state.lock().unwrap().log.clone();
         let address_reads = log.iter().filter(|c| c.ins() == 0x02).count();
         assert_eq!(address_reads, 1, "the address must be cached");
@@ -107,11 +104,11 @@ mod tests {
     fn stale_signature_is_an_error_not_a_result() {
         let (app, state) = fake_app();
         let signer = LedgerSigner::connect(app, DerivationPath::ledger_live(0).unwrap()).unwrap();
-        signer.personal_sign("one").unwrap();
+        sign_verified(&signer, "one").unwrap();
         state.lock().unwrap().tamper = Tamper::Stale;
         assert!(matches!(
-            signer.personal_sign("two"),
-            Err(DeviceError::BadSignature { .. })
+            sign_verified(&signer, "two"),
+            Err(SignError::DoesNotVerify(_))
         ));
     }
 

@@ -1,8 +1,12 @@
-//! Helpers shared by the integration tests: loading `../shared/vectors/`.
+//! Helpers shared by the integration tests: loading `../shared/vectors/`, running the CLI
+//! ([`cli`]), starting a node ([`node`]), identities, tokens and envelopes ([`fixtures`]), and
+//! a raw HTTP/1.1 client ([`http`]).
 
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod fixtures;
+pub mod http;
 pub mod node;
 
 use std::path::PathBuf;

@@ -1,7 +1,10 @@
 //! Starting the node in-process for tests.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use tempfile::TempDir;
+use xmtp_ledger::network::{ClientConfig, NodeClient, RetryPolicy};
 use xmtp_ledger::node::{self, NodeConfig, RunningNode};
 
 /// A node serving gRPC on an ephemeral loopback port, its database at `db`.
@@ -9,4 +12,38 @@ pub async fn spawn_loopback(db: impl Into<PathBuf>) -> RunningNode {
     node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(db))
         .await
         .expect("node")
+}
+
+/// A client that gives up quickly, so a test against a node that misbehaves fails in
+/// seconds rather than after the production retry schedule.
+pub fn fast_config() -> ClientConfig {
+    ClientConfig {
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(10),
+        },
+        ..ClientConfig::default()
+    }
+}
+
+/// A fresh node on a loopback port and a client of it.
+pub struct Harness {
+    /// Holds the node's database folder until the test ends.
+    pub dir: TempDir,
+    /// The node.
+    pub node: RunningNode,
+    /// A client of the node, with [`fast_config`].
+    pub client: NodeClient,
+}
+
+/// A node with an empty database in a temporary folder, and a client of it.
+pub async fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = spawn_loopback(dir.path().join("node.sqlite3")).await;
+    let client = NodeClient::connect(&node.url(), fast_config())
+        .await
+        .expect("client connects");
+    Harness { dir, node, client }
 }

@@ -28,7 +28,7 @@ use ledger_app::{ApprovalPolicy, SoftwareDevice};
 use xmtp_ledger::device::{DerivationPath, EthApp, InProcessTransport, LedgerSigner};
 use xmtp_ledger::flow::{generate_identity, unlock_identity};
 use xmtp_ledger::identity::ContactBundle;
-use xmtp_ledger::network::{ClientConfig, NodeClient, auth_token_now};
+use xmtp_ledger::network::{Client, ClientConfig, auth_token_now};
 use xmtp_ledger::node::{self, NodeConfig};
 use xmtp_ledger::signer::LocalKeySigner;
 
@@ -69,7 +69,7 @@ fn init(c: &mut Criterion) {
         ))
         .expect("node");
     let client = runtime
-        .block_on(NodeClient::connect(&node.url(), ClientConfig::default()))
+        .block_on(Client::connect(&node.url(), ClientConfig::default()))
         .expect("client");
     group.bench_function("generate_publish_grpc", |b| {
         b.iter(|| {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 
 use crate::network::{
-    BlockingClient, ClientConfig, NetworkError, NodeClient, Query, RetryPolicy, new_runtime,
+    BlockingClient, Client, ClientConfig, NetworkError, Query, RetryPolicy, new_runtime,
 };
 #[cfg(feature = "node")]
 use crate::node::{self, NodeConfig, NodeError, RunningNode};
@@ -220,7 +220,7 @@ fn start_in_process(
 async fn probe_local(
     addr: SocketAddr,
     config: ClientConfig,
-) -> Result<Option<NodeClient>, EndpointError> {
+) -> Result<Option<Client>, EndpointError> {
     let probe_timeout = config.connect_timeout.min(PROBE_TIMEOUT);
     match tokio::time::timeout(probe_timeout, tokio::net::TcpStream::connect(addr)).await {
         Ok(Ok(_listener_is_there)) => {}
@@ -243,14 +243,14 @@ async fn probe_local(
         timeout: config.timeout.min(PROBE_TIMEOUT),
         ..config
     };
-    let probe = NodeClient::connect(&url, probe_config)
+    let probe = Client::connect(&url, probe_config)
         .await
         .map_err(not_a_node)?;
     probe
         .query(&Query::topic(PROBE_TOPIC).limit(1))
         .await
         .map_err(not_a_node)?;
-    Ok(Some(NodeClient::connect(&url, config).await?))
+    Ok(Some(Client::connect(&url, config).await?))
 }
 
 /// The in-process node's SQLite file: `$XMTP_LEDGER_NODE_DB`, else

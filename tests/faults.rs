@@ -19,7 +19,7 @@ use xmtp_ledger::device::{
 };
 use xmtp_ledger::flow::{FlowError, generate_identity};
 use xmtp_ledger::identity::{Address, WalletSignature, topic};
-use xmtp_ledger::network::{ClientConfig, NodeClient, Query, RetryPolicy, auth_token_now};
+use xmtp_ledger::network::{Client, ClientConfig, Query, RetryPolicy, auth_token_now};
 use xmtp_ledger::proto::message_api::v1::Envelope;
 use xmtp_ledger::signer::{LocalKeySigner, Signer};
 
@@ -118,7 +118,7 @@ fn a_node_that_died_between_the_publishes_is_completed_by_a_rerun() {
     let local = LocalKeySigner::from_private_key(&hex::decode(ACCOUNT_0_KEY).unwrap()).unwrap();
     let identity = generate_identity(&local, &mut |_| {}).unwrap();
     let client = rt
-        .block_on(NodeClient::connect(
+        .block_on(Client::connect(
             &setup.network_flag(),
             ClientConfig::default(),
         ))
@@ -151,7 +151,7 @@ fn a_tampered_private_store_is_a_clear_error_and_is_not_overwritten() {
     setup.run(&["init"]).assert_code(0);
     let rt = runtime();
     let client = rt
-        .block_on(NodeClient::connect(
+        .block_on(Client::connect(
             &setup.network_flag(),
             ClientConfig::default(),
         ))
@@ -207,7 +207,7 @@ fn node_killed_under_load_loses_no_acknowledged_envelope() {
         retry: RetryPolicy::none(),
         ..ClientConfig::default()
     };
-    let client = rt.block_on(NodeClient::connect(&url, config)).unwrap();
+    let client = rt.block_on(Client::connect(&url, config)).unwrap();
     let topic_name = "/xmtp/0/m-load-test/proto".to_owned();
     let pid = node.pid();
 
@@ -256,7 +256,7 @@ fn node_killed_under_load_loses_no_acknowledged_envelope() {
 
     let restarted = Service::node(&db);
     let client = rt
-        .block_on(NodeClient::connect(
+        .block_on(Client::connect(
             &format!("http://{}", restarted.addr),
             ClientConfig::default(),
         ))

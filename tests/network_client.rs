@@ -13,7 +13,7 @@ use futures_util::Stream;
 use tokio::net::TcpListener;
 use tonic::{Code, Request, Response, Status};
 
-use xmtp_ledger::network::{ClientConfig, Envelope, NetworkError, NodeClient, Query, RetryPolicy};
+use xmtp_ledger::network::{Client, ClientConfig, Envelope, NetworkError, Query, RetryPolicy};
 use xmtp_ledger::proto::message_api::v1 as api;
 use xmtp_ledger::proto::message_api::v1::message_api_server::{MessageApi, MessageApiServer};
 
@@ -45,7 +45,7 @@ fn envelope() -> Envelope {
 #[tokio::test]
 async fn plaintext_to_a_remote_host_is_refused_without_connecting() {
     let started = Instant::now();
-    let err = NodeClient::connect("http://192.0.2.10:5556", ClientConfig::default())
+    let err = Client::connect("http://192.0.2.10:5556", ClientConfig::default())
         .await
         .expect_err("remote plaintext");
     assert!(
@@ -54,7 +54,7 @@ async fn plaintext_to_a_remote_host_is_refused_without_connecting() {
     );
     // TEST-NET-1 would hang for the whole connect timeout had we tried.
     assert!(started.elapsed() < Duration::from_secs(1));
-    let err = NodeClient::connect("grpc.example.com:443", ClientConfig::default())
+    let err = Client::connect("grpc.example.com:443", ClientConfig::default())
         .await
         .expect_err("no scheme");
     assert!(matches!(err, NetworkError::InvalidUrl { .. }), "{err}");
@@ -63,7 +63,7 @@ async fn plaintext_to_a_remote_host_is_refused_without_connecting() {
 #[tokio::test]
 async fn an_unreachable_node_is_named_after_bounded_retries() {
     let addr = closed_port().await;
-    let err = NodeClient::connect(&format!("http://{addr}"), config(3, 500))
+    let err = Client::connect(&format!("http://{addr}"), config(3, 500))
         .await
         .expect_err("nothing listens");
     assert!(
@@ -90,7 +90,7 @@ async fn a_node_that_never_answers_hits_the_deadline() {
         }
     });
     let started = Instant::now();
-    let result = match NodeClient::connect(&format!("http://{addr}"), config(2, 200)).await {
+    let result = match Client::connect(&format!("http://{addr}"), config(2, 200)).await {
         Ok(client) => client
             .query(&Query::topic("/xmtp/0/m-x/proto"))
             .await
@@ -215,7 +215,7 @@ async fn transient_failures_are_retried_and_the_token_and_deadline_are_sent() {
         Err(Status::resource_exhausted("slow down")),
     ])
     .await;
-    let client = NodeClient::connect(&url, config(5, 2_000))
+    let client = Client::connect(&url, config(5, 2_000))
         .await
         .expect("connect");
     let t = token_of(0x31);
@@ -258,7 +258,7 @@ async fn permanent_failures_are_not_retried() {
     ] {
         let code = status.code();
         let (fake, url, task) = fake_node(vec![Err(status)]).await;
-        let client = NodeClient::connect(&url, config(5, 2_000))
+        let client = Client::connect(&url, config(5, 2_000))
             .await
             .expect("connect");
         let err = client
@@ -277,7 +277,7 @@ async fn permanent_failures_are_not_retried() {
 #[tokio::test]
 async fn retries_stop_at_the_attempt_limit() {
     let (fake, url, task) = fake_node(vec![Err(Status::unavailable("down")); 10]).await;
-    let client = NodeClient::connect(&url, config(3, 2_000))
+    let client = Client::connect(&url, config(3, 2_000))
         .await
         .expect("connect");
     let err = client
@@ -303,7 +303,7 @@ async fn retries_stop_at_the_attempt_limit() {
 #[tokio::test]
 async fn a_batch_answer_of_the_wrong_length_is_a_protocol_error() {
     let (_fake, url, task) = fake_node(vec![]).await;
-    let client = NodeClient::connect(&url, config(1, 2_000))
+    let client = Client::connect(&url, config(1, 2_000))
         .await
         .expect("connect");
     let err = client
@@ -321,7 +321,7 @@ async fn https_uses_tls_and_fails_cleanly_against_a_plaintext_node() {
     let dir = tempfile::tempdir().expect("tempdir");
     let running = common::node::spawn_loopback(dir.path().join("n.sqlite3")).await;
     let url = format!("https://{}", running.local_addr());
-    let err = NodeClient::connect(&url, config(1, 2_000))
+    let err = Client::connect(&url, config(1, 2_000))
         .await
         .expect_err("no TLS on the other side");
     assert!(matches!(err, NetworkError::Unreachable { .. }), "{err:?}");

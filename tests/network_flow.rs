@@ -11,7 +11,7 @@ use tonic::Code;
 use xmtp_ledger::flow::{generate_identity, unlock_identity};
 use xmtp_ledger::identity::{Address, ContactBundle, topic};
 use xmtp_ledger::network::{
-    ClientConfig, NetworkError, NodeClient, PublishOutcome, Query, auth_token_now,
+    Client, ClientConfig, NetworkError, PublishOutcome, Query, auth_token_now,
 };
 use xmtp_ledger::signer::LocalKeySigner;
 
@@ -27,7 +27,7 @@ fn signer() -> LocalKeySigner {
 async fn generated_identity_round_trips_through_the_node() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = common::node::spawn_loopback(dir.path().join("node.sqlite3")).await;
-    let client = NodeClient::connect(&node.url(), ClientConfig::default())
+    let client = Client::connect(&node.url(), ClientConfig::default())
         .await
         .expect("client");
     let signer = signer();
@@ -169,7 +169,7 @@ async fn generated_identity_round_trips_through_the_node() {
 async fn a_regenerated_identity_becomes_the_one_retrieved() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = common::node::spawn_loopback(dir.path().join("node.sqlite3")).await;
-    let client = NodeClient::connect(&node.url(), ClientConfig::default())
+    let client = Client::connect(&node.url(), ClientConfig::default())
         .await
         .expect("client");
     let signer = signer();

@@ -12,7 +12,7 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 use xmtp_ledger::identity::{AuthToken, topic};
-use xmtp_ledger::network::{Envelope, NetworkError, NodeClient, Query, now_ns};
+use xmtp_ledger::network::{Client, Envelope, NetworkError, Query, now_ns};
 use xmtp_ledger::node::store::envelope_digest;
 use xmtp_ledger::node::{self, NodeConfig};
 use xmtp_ledger::proto::message_api::v1 as api;
@@ -1042,7 +1042,7 @@ async fn a_lagging_subscriber_gets_an_error_not_a_gap() {
     let node = node::spawn("127.0.0.1:0".parse().expect("addr"), config)
         .await
         .expect("node");
-    let client = NodeClient::connect(&node.url(), fast_config())
+    let client = Client::connect(&node.url(), fast_config())
         .await
         .expect("client");
     let id = identity(0x24);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-use xmtp_ledger::network::{ClientConfig, Envelope, NodeClient, Query};
+use xmtp_ledger::network::{Client, ClientConfig, Envelope, Query};
 use xmtp_ledger::node::store::StoreQuery;
 use xmtp_ledger::node::{self, NodeConfig, Store};
 
@@ -115,7 +115,7 @@ async fn acknowledged_envelopes_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("node.sqlite3");
     let mut node = spawn_child_node(&db);
-    let client = NodeClient::connect(&format!("http://{}", node.addr), ClientConfig::default())
+    let client = Client::connect(&format!("http://{}", node.addr), ClientConfig::default())
         .await
         .expect("connect");
     let t = token_of(0x51);
@@ -156,7 +156,7 @@ async fn sigterm_stops_the_node_gracefully_with_a_subscriber_attached() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("node.sqlite3");
     let mut node = spawn_child_node(&db);
-    let client = NodeClient::connect(&format!("http://{}", node.addr), ClientConfig::default())
+    let client = Client::connect(&format!("http://{}", node.addr), ClientConfig::default())
         .await
         .expect("connect");
     let topic = "/xmtp/0/m-term/proto";
@@ -208,7 +208,7 @@ async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
     let first = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
         .await
         .expect("node");
-    let client = NodeClient::connect(&first.url(), ClientConfig::default())
+    let client = Client::connect(&first.url(), ClientConfig::default())
         .await
         .expect("connect");
     client
@@ -228,7 +228,7 @@ async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
     let second = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
         .await
         .expect("node again");
-    let client = NodeClient::connect(&second.url(), ClientConfig::default())
+    let client = Client::connect(&second.url(), ClientConfig::default())
         .await
         .expect("connect");
     // A cursor from before the restart still continues where it left off.
@@ -263,7 +263,7 @@ async fn in_process_shutdown_ends_subscriptions_and_frees_the_port() {
     let dir = tempfile::tempdir().expect("tempdir");
     let running = common::node::spawn_loopback(dir.path().join("node.sqlite3")).await;
     let addr = running.local_addr();
-    let client = NodeClient::connect(&running.url(), ClientConfig::default())
+    let client = Client::connect(&running.url(), ClientConfig::default())
         .await
         .expect("connect");
     let mut subscription = client

@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use xmtp_ledger::identity::{AuthToken, topic};
-use xmtp_ledger::network::{ClientConfig, Envelope, NodeClient, Query, now_ns};
+use xmtp_ledger::network::{Client, ClientConfig, Envelope, Query, now_ns};
 use xmtp_ledger::node::store::envelope_digest;
 use xmtp_ledger::node::{self, Limits, NodeConfig, RunningNode};
 
@@ -79,8 +79,8 @@ impl Harness {
         .await
     }
 
-    async fn grpc(&self) -> NodeClient {
-        NodeClient::connect(&self.node.url(), ClientConfig::default())
+    async fn grpc(&self) -> Client {
+        Client::connect(&self.node.url(), ClientConfig::default())
             .await
             .expect("gRPC client")
     }
@@ -860,7 +860,7 @@ fn cli_node_prints_both_addresses_and_serves_rest() {
             )
             .await
             .assert_ok();
-            NodeClient::connect(&format!("http://{grpc}"), ClientConfig::default())
+            Client::connect(&format!("http://{grpc}"), ClientConfig::default())
                 .await
                 .expect("gRPC still there")
                 .query(&Query::topic("t"))

@@ -43,7 +43,7 @@ use xmtp_ledger::device::{DerivationPath, EthApp, InProcessTransport, LedgerSign
 use xmtp_ledger::flow::{NewIdentity, generate_identity, identity_publications, unlock_identity};
 use xmtp_ledger::identity::{AuthToken, ContactBundle, topic};
 use xmtp_ledger::network::{
-    BlockingClient, ClientConfig, Envelope, MAX_ENVELOPES_PER_PUBLISH, NodeClient, Query,
+    BlockingClient, Client, ClientConfig, Envelope, MAX_ENVELOPES_PER_PUBLISH, Query,
     auth_token_now,
 };
 use xmtp_ledger::node::{self, BlockingNode, NodeConfig, RunningNode, Store};

@@ -4,7 +4,7 @@ use crate::*;
 
 /// Publishes `count` single-envelope requests from `clients` concurrent clients.
 pub(crate) async fn publish_concurrently(
-    client: &NodeClient,
+    client: &Client,
     token: &AuthToken,
     clients: usize,
     count: usize,

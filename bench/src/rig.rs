@@ -31,9 +31,9 @@ pub(crate) fn runtime() -> BenchResult<Runtime> {
         .build()?)
 }
 
-pub(crate) async fn start_node(db: &Path) -> BenchResult<(RunningNode, NodeClient)> {
+pub(crate) async fn start_node(db: &Path) -> BenchResult<(RunningNode, Client)> {
     let node = node::spawn("127.0.0.1:0".parse()?, NodeConfig::new(db)).await?;
-    let client = NodeClient::connect(&node.url(), ClientConfig::default()).await?;
+    let client = Client::connect(&node.url(), ClientConfig::default()).await?;
     Ok((node, client))
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::runtime::Runtime;
 
-use super::{ClientConfig, Envelope, NetworkError, NodeClient, PublishOutcome, Query, QueryPage};
+use super::{Client, ClientConfig, Envelope, NetworkError, PublishOutcome, Query, QueryPage};
 use crate::identity::AuthToken;
 use crate::wire::Publication;
 
@@ -19,13 +19,13 @@ use crate::wire::Publication;
 /// client's I/O, one for whatever else runs there (e.g. an in-process node).
 const WORKER_THREADS: usize = 2;
 
-/// A [`NodeClient`] whose calls block the calling thread until they finish.
+/// A [`Client`] whose calls block the calling thread until they finish.
 ///
 /// Cheap to clone: clones share the runtime and the connection.
 #[derive(Clone, Debug)]
 pub struct BlockingClient {
     runtime: Arc<Runtime>,
-    inner: NodeClient,
+    inner: Client,
 }
 
 impl BlockingClient {
@@ -41,12 +41,12 @@ impl BlockingClient {
         url: &str,
         config: ClientConfig,
     ) -> Result<Self, NetworkError> {
-        let inner = runtime.block_on(NodeClient::connect(url, config))?;
+        let inner = runtime.block_on(Client::connect(url, config))?;
         Ok(Self { runtime, inner })
     }
 
     /// Wraps an async client that was connected on `runtime`.
-    pub fn from_async(runtime: Arc<Runtime>, inner: NodeClient) -> Self {
+    pub fn from_async(runtime: Arc<Runtime>, inner: Client) -> Self {
         Self { runtime, inner }
     }
 
@@ -57,7 +57,7 @@ impl BlockingClient {
 
     /// The async client underneath, for the calls this facade does not wrap (batch
     /// queries, subscriptions); run them on [`BlockingClient::runtime`].
-    pub fn as_async(&self) -> &NodeClient {
+    pub fn as_async(&self) -> &Client {
         &self.inner
     }
 
@@ -71,7 +71,7 @@ impl BlockingClient {
         self.runtime.block_on(future)
     }
 
-    /// [`NodeClient::publish_publications`]: the idempotent, resumable publish.
+    /// [`Client::publish_publications`]: the idempotent, resumable publish.
     pub fn publish_publications(
         &self,
         token: &AuthToken,
@@ -80,22 +80,22 @@ impl BlockingClient {
         self.block_on(self.inner.publish_publications(token, publications))
     }
 
-    /// [`NodeClient::publish`]: one `Publish` call.
+    /// [`Client::publish`]: one `Publish` call.
     pub fn publish(&self, token: &AuthToken, envelopes: Vec<Envelope>) -> Result<(), NetworkError> {
         self.block_on(self.inner.publish(token, envelopes))
     }
 
-    /// [`NodeClient::query`]: one page.
+    /// [`Client::query`]: one page.
     pub fn query(&self, query: &Query) -> Result<QueryPage, NetworkError> {
         self.block_on(self.inner.query(query))
     }
 
-    /// [`NodeClient::newest`]: the newest envelope on `topic` with a message.
+    /// [`Client::newest`]: the newest envelope on `topic` with a message.
     pub fn newest(&self, topic: &str) -> Result<Option<Envelope>, NetworkError> {
         self.block_on(self.inner.newest(topic))
     }
 
-    /// [`NodeClient::pages`]: walks `query` page by page, following cursors.
+    /// [`Client::pages`]: walks `query` page by page, following cursors.
     pub fn pages(&self, query: Query) -> BlockingPages<'_> {
         BlockingPages {
             runtime: &self.runtime,

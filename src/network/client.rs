@@ -1,10 +1,8 @@
 //! The MessageApi client: one node, one HTTP/2 channel, deadlines and retries on every
 //! unary call.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tonic::metadata::{Ascii, MetadataValue};
@@ -12,20 +10,19 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
 use super::NetworkError;
+use super::query::{Pages, Query, QueryPage};
 use super::retry::{RetryPolicy, is_transient};
 use super::url::parse_node_url;
 use crate::identity::AuthToken;
 use crate::proto::message_api::v1::{
-    self as api, BatchQueryRequest, Envelope, IndexCursor, PagingInfo, PublishRequest,
-    QueryRequest, SortDirection, SubscribeAllRequest, SubscribeRequest,
-    message_api_client::MessageApiClient,
+    self as api, BatchQueryRequest, Envelope, PublishRequest, QueryRequest, SubscribeAllRequest,
+    SubscribeRequest, message_api_client::MessageApiClient,
 };
 use crate::wire::{
     MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
-    Publication, now_ns,
 };
 
-/// How a [`NodeClient`] talks to its node.
+/// How a [`Client`] talks to its node.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientConfig {
     /// Deadline of each unary call attempt (sent as `grpc-timeout` and enforced here),
@@ -60,127 +57,10 @@ impl Default for ClientConfig {
 ///
 /// Cheap to clone: clones share the connection.
 #[derive(Clone, Debug)]
-pub struct NodeClient {
+pub struct Client {
     api: MessageApiClient<Channel>,
     url: Arc<str>,
     config: ClientConfig,
-}
-
-/// A query: topics, optional inclusive time bounds, page size, direction and cursor.
-///
-/// Defaults follow the node: newest first, 100 per page, no time bounds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Query {
-    /// Content topics (at least one).
-    pub topics: Vec<String>,
-    /// Inclusive lower bound on the sender timestamp; 0 = none.
-    pub start_ns: u64,
-    /// Inclusive upper bound on the sender timestamp; 0 = none.
-    pub end_ns: u64,
-    /// Page size, 1..=100; 0 lets the node pick (100).
-    pub limit: u32,
-    /// Sort order by (sender timestamp, digest).
-    pub direction: SortDirection,
-    /// Continue after this cursor (from a previous page).
-    pub cursor: Option<IndexCursor>,
-}
-
-impl Query {
-    /// A query on one topic, newest first.
-    pub fn topic(topic: impl Into<String>) -> Self {
-        Self::topics([topic])
-    }
-
-    /// A query on several topics, newest first.
-    pub fn topics<T: Into<String>>(topics: impl IntoIterator<Item = T>) -> Self {
-        Self {
-            topics: topics.into_iter().map(Into::into).collect(),
-            start_ns: 0,
-            end_ns: 0,
-            limit: 0,
-            direction: SortDirection::Descending,
-            cursor: None,
-        }
-    }
-
-    /// Sets the page size.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = limit;
-        self
-    }
-
-    /// Oldest first.
-    pub fn ascending(mut self) -> Self {
-        self.direction = SortDirection::Ascending;
-        self
-    }
-
-    /// Newest first (the default).
-    pub fn descending(mut self) -> Self {
-        self.direction = SortDirection::Descending;
-        self
-    }
-
-    /// Only envelopes with `start_ns <= timestamp_ns <= end_ns` (0 = unbounded).
-    pub fn between(mut self, start_ns: u64, end_ns: u64) -> Self {
-        self.start_ns = start_ns;
-        self.end_ns = end_ns;
-        self
-    }
-
-    /// Continues after `cursor`.
-    pub fn after(mut self, cursor: Option<IndexCursor>) -> Self {
-        self.cursor = cursor;
-        self
-    }
-
-    /// The wire request.
-    pub fn to_request(&self) -> QueryRequest {
-        QueryRequest {
-            content_topics: self.topics.clone(),
-            start_time_ns: self.start_ns,
-            end_time_ns: self.end_ns,
-            paging_info: Some(PagingInfo {
-                limit: self.limit,
-                cursor: self.cursor.clone().map(|index| api::Cursor {
-                    cursor: Some(api::cursor::Cursor::Index(index)),
-                }),
-                direction: self.direction.into(),
-            }),
-        }
-    }
-}
-
-/// One page of a query answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueryPage {
-    /// The envelopes, in the query's order.
-    pub envelopes: Vec<Envelope>,
-    /// Where the next page starts; `None` when this was the last page.
-    pub next: Option<IndexCursor>,
-}
-
-impl QueryPage {
-    fn from_response(response: api::QueryResponse) -> Self {
-        let next = response
-            .paging_info
-            .and_then(|p| p.cursor)
-            .and_then(|c| c.cursor)
-            .map(|api::cursor::Cursor::Index(index)| index);
-        Self {
-            envelopes: response.envelopes,
-            next,
-        }
-    }
-}
-
-/// What a publish helper did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PublishOutcome {
-    /// The envelope was sent and is now where it should be on its topic.
-    Published,
-    /// The topic already ended with these bytes; nothing was sent.
-    AlreadyNewest,
 }
 
 /// An open subscription: envelopes published after it started, until the node or the
@@ -202,46 +82,10 @@ impl Subscription {
     }
 }
 
-/// Walks a query page by page, following cursors.
-#[derive(Debug)]
-pub struct Pages<'a> {
-    client: &'a NodeClient,
-    query: Query,
-    done: bool,
-}
-
-impl Pages<'_> {
-    /// The next non-empty page, or `None` after the last.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Envelope>>, NetworkError> {
-        if self.done {
-            return Ok(None);
-        }
-        let page = self.client.query(&self.query).await?;
-        match page.next {
-            Some(next) => {
-                // A node that hands back the same cursor, or a cursor with no rows,
-                // would have us loop forever.
-                if page.envelopes.is_empty() || self.query.cursor.as_ref() == Some(&next) {
-                    return Err(self
-                        .client
-                        .protocol("query", "paging cursor did not advance"));
-                }
-                self.query.cursor = Some(next);
-            }
-            None => self.done = true,
-        }
-        if page.envelopes.is_empty() {
-            Ok(None)
-        } else {
-            Ok(Some(page.envelopes))
-        }
-    }
-}
-
-/// How many envelopes [`NodeClient::newest`] looks through for one with a message.
+/// How many envelopes [`Client::newest`] looks through for one with a message.
 const NEWEST_SCAN_LIMIT: usize = 100;
 
-impl NodeClient {
+impl Client {
     /// Connects to the node at `url` (`https://HOST[:PORT]`, or `http://` to loopback).
     ///
     /// Connecting is retried like a transient call failure; the connection is re-opened
@@ -315,121 +159,6 @@ impl NodeClient {
         })
         .await
         .map(|_| ())
-    }
-
-    /// Publishes `message` on `topic` unless it already is the newest envelope there.
-    ///
-    /// See [`NodeClient::publish_publications`] for the guarantees.
-    pub async fn publish_if_newest_differs(
-        &self,
-        token: &AuthToken,
-        topic: &str,
-        message: &[u8],
-    ) -> Result<PublishOutcome, NetworkError> {
-        let publication = Publication {
-            topic: topic.to_owned(),
-            message: message.to_vec(),
-        };
-        let outcomes = self
-            .publish_publications(token, std::slice::from_ref(&publication))
-            .await?;
-        outcomes
-            .into_iter()
-            .next()
-            .ok_or_else(|| self.protocol("publish", "no outcome for the publication"))
-    }
-
-    /// Publishes `publications` in order, one `Publish` call each (as xmtp-js does), so
-    /// that afterwards each topic ends with exactly its publications in the given order
-    /// (e.g. private store; contact v1 then v2, making v2 the newest contact).
-    ///
-    /// Idempotent from the caller's view: a topic that already ends with these bytes in
-    /// this order is left alone (outcome [`PublishOutcome::AlreadyNewest`]), so a re-run
-    /// after a partial failure sends only what is missing and duplicates nothing.
-    /// Sender timestamps are the current time, raised if needed above the topic's
-    /// newest envelope so that a skewed earlier clock cannot hide the new one. After
-    /// publishing, each topic is read back; if the publications are not its newest
-    /// envelopes (e.g. an identical *older* copy was deduplicated) the result is
-    /// [`NetworkError::Superseded`].
-    pub async fn publish_publications(
-        &self,
-        token: &AuthToken,
-        publications: &[Publication],
-    ) -> Result<Vec<PublishOutcome>, NetworkError> {
-        let envelopes_to_check: Vec<Envelope> = publications
-            .iter()
-            .map(|p| Envelope {
-                content_topic: p.topic.clone(),
-                timestamp_ns: 0,
-                message: p.message.clone(),
-            })
-            .collect();
-        check_envelopes(&envelopes_to_check)?;
-
-        // Each topic's wanted tail, oldest first, in order of first appearance.
-        let mut groups: Vec<(&str, Vec<&[u8]>)> = Vec::new();
-        for p in publications {
-            match groups.iter_mut().find(|(topic, _)| *topic == p.topic) {
-                Some((_, messages)) => messages.push(&p.message),
-                None => groups.push((&p.topic, vec![&p.message])),
-            }
-        }
-
-        struct TopicState {
-            done: bool,
-            floor_ns: u64,
-        }
-        let mut states: HashMap<&str, TopicState> = HashMap::new();
-        for (topic, wanted) in &groups {
-            let tail = self.newest_envelopes(topic, wanted.len()).await?;
-            states.insert(
-                topic,
-                TopicState {
-                    done: tail_matches(&tail, wanted),
-                    floor_ns: tail.first().map_or(0, |e| e.timestamp_ns),
-                },
-            );
-        }
-
-        let auth = auth_metadata(token)?;
-        let mut outcomes = Vec::with_capacity(publications.len());
-        for p in publications {
-            let Some(state) = states.get_mut(p.topic.as_str()) else {
-                return Err(self.protocol("publish", "publication without topic state"));
-            };
-            if state.done {
-                outcomes.push(PublishOutcome::AlreadyNewest);
-                continue;
-            }
-            let timestamp_ns = next_timestamp(state.floor_ns);
-            state.floor_ns = timestamp_ns;
-            let request = PublishRequest {
-                envelopes: vec![Envelope {
-                    content_topic: p.topic.clone(),
-                    timestamp_ns,
-                    message: p.message.clone(),
-                }],
-            };
-            self.unary("publish", request, Some(&auth), |mut api, req| async move {
-                api.publish(req).await
-            })
-            .await?;
-            outcomes.push(PublishOutcome::Published);
-        }
-
-        for (topic, wanted) in &groups {
-            if states.get(topic).is_some_and(|s| s.done) {
-                continue;
-            }
-            let tail = self.newest_envelopes(topic, wanted.len()).await?;
-            if !tail_matches(&tail, wanted) {
-                return Err(NetworkError::Superseded {
-                    url: self.url.to_string(),
-                    topic: (*topic).to_owned(),
-                });
-            }
-        }
-        Ok(outcomes)
     }
 
     /// One page of `query`.
@@ -586,7 +315,11 @@ impl NodeClient {
     }
 
     /// The newest `n` envelopes on `topic`, newest first.
-    async fn newest_envelopes(&self, topic: &str, n: usize) -> Result<Vec<Envelope>, NetworkError> {
+    pub(super) async fn newest_envelopes(
+        &self,
+        topic: &str,
+        n: usize,
+    ) -> Result<Vec<Envelope>, NetworkError> {
         let limit = u32::try_from(n.min(MAX_PAGE_SIZE as usize)).unwrap_or(MAX_PAGE_SIZE);
         Ok(self
             .query(&Query::topic(topic).limit(limit))
@@ -595,7 +328,7 @@ impl NodeClient {
     }
 
     /// One unary call with a deadline per attempt and retries on transient failures.
-    async fn unary<Req, Resp, F, Fut>(
+    pub(super) async fn unary<Req, Resp, F, Fut>(
         &self,
         call: &'static str,
         message: Req,
@@ -640,7 +373,7 @@ impl NodeClient {
         }
     }
 
-    fn protocol(&self, call: &'static str, reason: &str) -> NetworkError {
+    pub(super) fn protocol(&self, call: &'static str, reason: &str) -> NetworkError {
         NetworkError::Protocol {
             url: self.url.to_string(),
             call,
@@ -649,42 +382,14 @@ impl NodeClient {
     }
 }
 
-/// Whether `newest_first` (a topic's newest envelopes, newest first) ends the topic with
-/// `wanted` (oldest first).
-fn tail_matches(newest_first: &[Envelope], wanted: &[&[u8]]) -> bool {
-    newest_first.len() == wanted.len()
-        && newest_first
-            .iter()
-            .rev()
-            .zip(wanted)
-            .all(|(have, want)| have.message.as_slice() == *want)
-}
-
-/// A sender timestamp: now, but strictly above `floor_ns` and above every timestamp this
-/// process handed out before, so consecutive publishes on one topic keep their order
-/// even on a coarse clock.
-fn next_timestamp(floor_ns: u64) -> u64 {
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = now_ns();
-    let mut chosen = 0;
-    // fetch_update only fails when the closure returns None, which it never does.
-    let _ = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
-        chosen = now
-            .max(floor_ns.saturating_add(1))
-            .max(last.saturating_add(1));
-        Some(chosen)
-    });
-    chosen
-}
-
-fn invalid(reason: &str) -> NetworkError {
+pub(super) fn invalid(reason: &str) -> NetworkError {
     NetworkError::InvalidRequest {
         reason: reason.to_owned(),
     }
 }
 
 /// The protocol limits every node enforces, checked before sending.
-fn check_envelopes(envelopes: &[Envelope]) -> Result<(), NetworkError> {
+pub(super) fn check_envelopes(envelopes: &[Envelope]) -> Result<(), NetworkError> {
     if envelopes.len() > MAX_ENVELOPES_PER_PUBLISH {
         return Err(invalid(&format!(
             "{} envelopes in one publish; the limit is {MAX_ENVELOPES_PER_PUBLISH}",
@@ -712,14 +417,19 @@ fn check_envelopes(envelopes: &[Envelope]) -> Result<(), NetworkError> {
     Ok(())
 }
 
-fn auth_metadata(token: &AuthToken) -> Result<MetadataValue<Ascii>, NetworkError> {
+pub(super) fn auth_metadata(token: &AuthToken) -> Result<MetadataValue<Ascii>, NetworkError> {
     // Base64 is always valid header text; this only guards against a broken token type.
     MetadataValue::try_from(token.header_value())
         .map_err(|_| invalid("auth token is not valid header text"))
 }
 
 /// Maps a failed call's status to the error users see.
-fn status_error(url: &str, call: &'static str, status: Status, attempts: u32) -> NetworkError {
+pub(super) fn status_error(
+    url: &str,
+    call: &'static str,
+    status: Status,
+    attempts: u32,
+) -> NetworkError {
     // Statuses made on this side from a connection failure carry the I/O error as
     // source; statuses the node sent never do.
     if let Some(source) = std::error::Error::source(&status) {
@@ -766,26 +476,6 @@ mod tests {
     }
 
     #[test]
-    fn tail_matching_wants_exact_order_and_length() {
-        let newest_first = [env(b"v2"), env(b"v1")];
-        assert!(tail_matches(&newest_first, &[b"v1", b"v2"]));
-        assert!(!tail_matches(&newest_first, &[b"v2", b"v1"]));
-        assert!(!tail_matches(&newest_first[..1], &[b"v1", b"v2"]));
-        assert!(tail_matches(&newest_first[..1], &[b"v2"]));
-        assert!(!tail_matches(&[], &[b"v2"]));
-    }
-
-    #[test]
-    fn timestamps_strictly_increase_and_respect_the_floor() {
-        let a = next_timestamp(0);
-        let b = next_timestamp(0);
-        assert!(b > a);
-        let far = now_ns() + 3_600_000_000_000;
-        assert_eq!(next_timestamp(far), far + 1);
-        assert!(next_timestamp(0) > far + 1);
-    }
-
-    #[test]
     fn limits_are_checked_before_sending() {
         let mut big = env(b"");
         big.message = vec![0; MAX_MESSAGE_BYTES + 1];
@@ -804,14 +494,5 @@ mod tests {
         max.message = vec![0; MAX_MESSAGE_BYTES];
         max.content_topic = "t".repeat(MAX_TOPIC_LEN);
         assert!(check_envelopes(&vec![max; 1]).is_ok());
-    }
-
-    #[test]
-    fn query_defaults_to_newest_first() {
-        let request = Query::topic("/xmtp/0/m-x/proto").to_request();
-        let paging = request.paging_info.expect("paging");
-        assert_eq!(paging.direction, SortDirection::Descending as i32);
-        assert_eq!(paging.limit, 0);
-        assert!(paging.cursor.is_none());
     }
 }

@@ -1,11 +1,11 @@
 //! The MessageApi client: talking to an XMTP v2 node (`xmtp.message_api.v1.MessageApi`
 //! over gRPC). It knows nothing of any particular node; [`crate::endpoint`] picks one.
 //!
-//! - [`NodeClient`]: publish (with the `authorization: Bearer` token), query with
+//! - [`Client`]: publish (with the `authorization: Bearer` token), query with
 //!   paging, batch query, subscribe. TLS (rustls, webpki roots) for `https://`;
 //!   plaintext `http://` only to loopback unless explicitly allowed. Every unary call
 //!   has a deadline and is retried with capped exponential backoff on transient codes.
-//! - [`NodeClient::publish_publications`]: the idempotent publish the flows use.
+//! - [`Client::publish_publications`]: the idempotent publish the flows use.
 //! - [`BlockingClient`]: the same client for callers that are not async (the flows,
 //!   the CLI), on a runtime it owns.
 //!
@@ -15,12 +15,16 @@
 mod blocking;
 mod client;
 mod error;
+mod publish;
+mod query;
 mod retry;
 mod url;
 
 pub use blocking::{BlockingClient, BlockingPages, new_runtime};
-pub use client::{ClientConfig, NodeClient, Pages, PublishOutcome, Query, QueryPage, Subscription};
+pub use client::{Client, ClientConfig, Subscription};
 pub use error::{NetworkError, code_name};
+pub use publish::PublishOutcome;
+pub use query::{Pages, Query, QueryPage};
 pub use retry::{RetryPolicy, is_transient};
 pub use url::is_loopback_host;
 pub(crate) use url::parse_node_url;

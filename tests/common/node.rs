@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use xmtp_ledger::network::{ClientConfig, NodeClient, RetryPolicy};
+use xmtp_ledger::network::{Client, ClientConfig, RetryPolicy};
 use xmtp_ledger::node::{self, NodeConfig, RunningNode};
 
 /// A node serving gRPC on an ephemeral loopback port, its database at `db`.
@@ -35,14 +35,14 @@ pub struct Harness {
     /// The node.
     pub node: RunningNode,
     /// A client of the node, with [`fast_config`].
-    pub client: NodeClient,
+    pub client: Client,
 }
 
 /// A node with an empty database in a temporary folder, and a client of it.
 pub async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = spawn_loopback(dir.path().join("node.sqlite3")).await;
-    let client = NodeClient::connect(&node.url(), fast_config())
+    let client = Client::connect(&node.url(), fast_config())
         .await
         .expect("client connects");
     Harness { dir, node, client }

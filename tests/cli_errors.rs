@@ -55,6 +55,12 @@ fn no_usb_device_is_an_error_never_a_silent_fallback() {
         !stderr.contains("SOFTWARE DEVICE"),
         "must not fall back to the software device"
     );
+    // The library says what happened; the CLI adds what to type about it.
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+    assert!(
+        stderr.contains("udev install") || stderr.contains("--device tcp://"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -64,6 +70,15 @@ fn device_states_map_to_their_exit_codes() {
         .output()
         .unwrap();
     assert_eq!(unreachable.status.code(), Some(23));
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(
+        stderr.contains("error: cannot reach a device at 127.0.0.1:9"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: start `xmtp-ledger emulator"),
+        "{stderr}"
+    );
 
     for (state, code, phrase) in [
         ("locked", 21, "locked"),

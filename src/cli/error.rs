@@ -53,6 +53,21 @@ impl CliError {
     /// does not know the flags and variables of this command line).
     pub fn hint(&self) -> Option<&'static str> {
         match self {
+            Self::Device(DeviceError::NotFound { .. }) => Some(
+                "on Linux, if it is plugged in: `sudo xmtp-ledger udev install`, then replug it; \
+                 or pick another device with --device (XMTP_LEDGER_DEVICE)",
+            ),
+            Self::Device(DeviceError::PermissionDenied { .. }) => Some(
+                "install the udev rules with `sudo xmtp-ledger udev install`, then unplug and \
+                 replug the device",
+            ),
+            Self::Device(DeviceError::Unreachable { .. }) => Some(
+                "start `xmtp-ledger emulator --listen HOST:PORT` or Speculos there, or check \
+                 --device (XMTP_LEDGER_DEVICE)",
+            ),
+            Self::Device(DeviceError::HidUnavailable { .. }) => {
+                Some("use --device tcp://HOST:PORT for an emulator or Speculos")
+            }
             Self::Endpoint(EndpointError::NotANode { .. }) => {
                 Some("stop what listens there, or pass --network URL")
             }

@@ -77,10 +77,7 @@ pub enum DeviceError {
     },
 
     /// Nothing answers at a TCP device address (emulator or Speculos not running).
-    #[error(
-        "cannot reach a device at {address} ({detail}): start `xmtp-ledger emulator` or \
-         Speculos there, or check the address"
-    )]
+    #[error("cannot reach a device at {address} ({detail}): no emulator or Speculos answers there")]
     Unreachable {
         /// The address tried.
         address: String,
@@ -90,8 +87,8 @@ pub enum DeviceError {
 
     /// The operating system refused access to the device node (Linux: udev rules missing).
     #[error(
-        "permission denied opening the Ledger at {path}: install the udev rules with \
-         `sudo xmtp-ledger udev install`, then unplug and replug the device ({detail})"
+        "permission denied opening the Ledger at {path} ({detail}): on Linux, the udev rules \
+         that give users access to Ledger devices are missing"
     )]
     PermissionDenied {
         /// Device path (e.g. `/dev/hidraw3`).
@@ -101,9 +98,7 @@ pub enum DeviceError {
     },
 
     /// The HID layer itself is unavailable (no hidraw/udev in a container, or init failure).
-    #[error(
-        "USB HID is not available on this system ({detail}); use --device tcp://HOST:PORT for an emulator"
-    )]
+    #[error("USB HID is not available on this system ({detail})")]
     HidUnavailable {
         /// What hidapi said.
         detail: String,
@@ -474,8 +469,8 @@ fn not_found_message(serial: Option<&str>) -> String {
         None => "no Ledger found over USB".to_owned(),
     };
     format!(
-        "{what}: plug it in and unlock it; on Linux, if it is plugged in, install the udev rules \
-         with `sudo xmtp-ledger udev install`, then replug it"
+        "{what}: plug it in and unlock it (on Linux, a plugged-in Ledger is invisible without \
+         its udev rules)"
     )
 }
 

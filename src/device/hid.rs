@@ -407,7 +407,7 @@ mod tests {
     }
 
     #[test]
-    fn permission_errors_point_at_udev_install() {
+    fn permission_errors_name_the_path_and_the_udev_rules() {
         let error = map_ledger_hid_error(
             LedgerHIDError::Hid(HidError::HidApiError {
                 message: "Failed to open a device with path '/dev/hidraw3': Permission denied"
@@ -417,7 +417,7 @@ mod tests {
         );
         assert_eq!(error.kind(), DeviceErrorKind::PermissionDenied);
         let text = error.to_string();
-        assert!(text.contains("xmtp-ledger udev install"), "{text}");
+        assert!(text.contains("udev rules"), "{text}");
         assert!(text.contains("/dev/hidraw3"), "{text}");
 
         let io = map_hid_error(
@@ -522,7 +522,7 @@ mod tests {
         }
         .to_string();
         assert!(
-            text.contains("\"0001\"") && text.contains("udev install"),
+            text.contains("\"0001\"") && text.contains("udev rules"),
             "{text}"
         );
     }

@@ -1,10 +1,73 @@
 //! xmtp-ledger: bind an XMTP v2 messaging identity to an Ethereum account held on a Ledger.
 //!
-//! Layers, bottom up:
-//! - [`identity`]: keys, texts, signatures, bundles, topics and the auth token (pure).
-//! - [`keystore`]: encryption of the private key bundle under a wallet signature.
-//! - [`signer`]: the one seam between the flows and a wallet (`address`, `personal_sign`).
-//! - [`flow`]: key generation and key retrieval, written once against [`signer::Signer`].
+//! # Layers
+//!
+//! Bottom up; each layer imports only the ones above it in this list, never one below.
+//!
+//! | module | its one job |
+//! | --- | --- |
+//! | [`proto`] | the XMTP protobuf types, generated from `proto/` by `build.rs` |
+//! | [`identity`] | keys, the texts the wallet signs, signatures, bundles, topics, auth token (pure) |
+//! | [`keystore`] | HKDF-SHA256 + AES-256-GCM sealing of the private key bundle under a wallet signature |
+//! | [`signer`] | the seam to a wallet (`address`, `personal_sign`) and [`signer::sign_verified`], the one place a wallet signature is checked |
+//! | [`flow`] | key generation and key retrieval, offline, written once against [`signer::Signer`] |
+//! | [`wire`] | what client and node agree on: limits, the clock, a publication |
+//! | [`network`] | the MessageApi gRPC client, async ([`network::Client`]) and blocking ([`network::BlockingClient`]) |
+//! | `node` (feature `node`) | the MessageApi node: SQLite store, gRPC service, REST gateway |
+//! | [`endpoint`] | which node (`local` or a URL) and connecting to it; the one module naming client and node |
+//! | [`session`] | the networked flows (`init`, `unlock`, `publish_prepared`, `find_identity`) and the rules of what gets published |
+//! | [`device`] | the Ledger: transports (USB HID with feature `hid`, TCP, in-process with feature `emulator`), the Ethereum app client, [`device::LedgerSigner`] |
+//! | `signal` (feature `node`) | waiting for SIGINT/SIGTERM |
+//!
+//! The `xmtp-ledger` binary (feature `cli`) is a thin shell over [`session`] and [`flow`].
+//! Everything the wallet touches blocks (a person approves on the device); the network
+//! is async underneath and reached through [`network::BlockingClient`].
+//!
+//! # An embedder's path
+//!
+//! Open the Ledger, create the identity on a node, unlock it again, and check that anyone
+//! can verify it (default features; needs a Ledger with the Ethereum app open):
+//!
+//! ```no_run
+//! use xmtp_ledger::device::{DerivationPath, DeviceSpec, EthApp, LedgerSigner, TcpOptions};
+//! use xmtp_ledger::endpoint::{self, Endpoint};
+//! use xmtp_ledger::network::ClientConfig;
+//! use xmtp_ledger::session::{InitOptions, Progress, Session, find_identity};
+//! use xmtp_ledger::signer::Signer;
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // The first Ledger on USB; the account's address is read when the signer opens.
+//!     let app = EthApp::new(DeviceSpec::Hid.open(TcpOptions::default())?);
+//!     app.ensure_ethereum_app()?;
+//!     let signer = LedgerSigner::connect(app, DerivationPath::ledger_live(0)?)?;
+//!
+//!     // A node: a URL, or `local` (one on 127.0.0.1:5556, else started in-process).
+//!     let node: Endpoint = "https://node.example.org:443".parse()?;
+//!     let connection = endpoint::connect(&node, ClientConfig::default())?;
+//!     let session = Session::new(&signer, connection.client());
+//!
+//!     // Two approvals; each signature is verified before it is used, and nothing is
+//!     // published unless both are.
+//!     let created = session.init(InitOptions::default(), &mut |event| {
+//!         if let Progress::Signature(prompt) = event {
+//!             eprintln!("approve '{}' on the Ledger", prompt.purpose.header());
+//!         }
+//!     })?;
+//!
+//!     // One approval: fetch the private store, decrypt it, check it is this account's.
+//!     let unlocked = session.unlock(&mut |_| {})?;
+//!     assert_eq!(
+//!         unlocked.identity.bundle.identity_key().public_key(),
+//!         created.bundle.identity_key().public_key()
+//!     );
+//!
+//!     // Anyone can check the published identity, without a device.
+//!     let found = find_identity(connection.client(), &signer.address())?;
+//!     assert!(found.contact.is_some());
+//!     connection.shutdown()?;
+//!     Ok(())
+//! }
+//! ```
 
 pub mod device;
 pub mod endpoint;

@@ -2,8 +2,8 @@
 //!
 //! Layers, bottom up:
 //! - [`transport`]: the [`Transport`] trait, one APDU exchange, and the command/answer types.
-//!   Implementations: [`hid::HidTransport`] (USB), [`tcp::TcpTransport`] (Speculos socket, also
-//!   served by the software device), [`inprocess::InProcessTransport`] (the software device in
+//!   Implementations: `hid::HidTransport` (USB), [`tcp::TcpTransport`] (Speculos socket, also
+//!   served by the software device), `inprocess::InProcessTransport` (the software device in
 //!   this process).
 //! - [`eth_app`]: [`EthApp`], the Ethereum app's commands with length-checked answers and typed
 //!   status words.

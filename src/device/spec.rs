@@ -27,7 +27,7 @@ pub enum DeviceSpec {
 impl DeviceSpec {
     /// Opens a USB or TCP device. [`DeviceSpec::Emulator`] is not opened here: the caller picks
     /// the software device's mnemonic (and warns about it) and wraps it in
-    /// [`super::InProcessTransport`]; asking for it returns [`DeviceError::InvalidSpec`].
+    /// `InProcessTransport`; asking for it returns [`DeviceError::InvalidSpec`].
     pub fn open(&self, tcp: TcpOptions) -> Result<Arc<dyn Transport>, DeviceError> {
         Ok(match self {
             #[cfg(feature = "hid")]

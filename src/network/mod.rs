@@ -9,8 +9,8 @@
 //! - [`BlockingClient`]: the same client for callers that are not async (the flows,
 //!   the CLI), on a runtime it owns.
 //!
-//! Wire semantics (what a node does with a query, auth, limits) are documented in
-//! the node's module, `crate::node`; the limits both sides share are in [`crate::wire`].
+//! What a node does with a query, auth and limits is documented with the node itself;
+//! the limits both sides share are in [`crate::wire`].
 
 mod blocking;
 mod client;

@@ -15,7 +15,7 @@ mod publish;
 mod unlock;
 
 pub use init::{InitOptions, InitOutcome, Initialized};
-pub use lookup::{Existing, FoundIdentity, Skipped, find_identity, lookup};
+pub use lookup::{Existing, FoundIdentity, MAX_CONTACT_ENVELOPES, Skipped, find_identity, lookup};
 pub use publish::{PreparedIdentity, PublishOptions, PublishedOutcome, PublishedPrepared};
 pub use unlock::Unlocked;
 

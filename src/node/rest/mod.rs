@@ -1,4 +1,4 @@
-//! The REST gateway: the HTTP/JSON face of the same [`MessageApiService`] the gRPC
+//! The REST gateway: the HTTP/JSON face of the same `MessageApiService` the gRPC
 //! server uses, as the reference node served it through grpc-gateway, so that HTTP
 //! clients such as the reference JavaScript SDK (`@xmtp/xmtp-js`) can use this node.
 //!

@@ -10,17 +10,14 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
 use super::NetworkError;
-use super::query::{Pages, Query, QueryPage};
 use super::retry::{RetryPolicy, is_transient};
 use super::url::parse_node_url;
 use crate::identity::AuthToken;
 use crate::proto::message_api::v1::{
-    self as api, BatchQueryRequest, Envelope, PublishRequest, QueryRequest, SubscribeAllRequest,
-    SubscribeRequest, message_api_client::MessageApiClient,
+    Envelope, PublishRequest, SubscribeAllRequest, SubscribeRequest,
+    message_api_client::MessageApiClient,
 };
-use crate::wire::{
-    MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
-};
+use crate::wire::{MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_TOPIC_LEN};
 
 /// How a [`Client`] talks to its node.
 #[derive(Clone, Copy, Debug)]
@@ -81,9 +78,6 @@ impl Subscription {
             .map_err(|status| status_error(&self.url, "subscription", status, 1))
     }
 }
-
-/// How many envelopes [`Client::newest`] looks through for one with a message.
-const NEWEST_SCAN_LIMIT: usize = 100;
 
 impl Client {
     /// Connects to the node at `url` (`https://HOST[:PORT]`, or `http://` to loopback).
@@ -161,112 +155,6 @@ impl Client {
         .map(|_| ())
     }
 
-    /// One page of `query`.
-    pub async fn query(&self, query: &Query) -> Result<QueryPage, NetworkError> {
-        if query.topics.is_empty() {
-            return Err(invalid("a query needs at least one content topic"));
-        }
-        self.query_raw(query.to_request())
-            .await
-            .map(QueryPage::from_response)
-    }
-
-    /// One `Query` call with a request built by the caller.
-    pub async fn query_raw(
-        &self,
-        request: QueryRequest,
-    ) -> Result<api::QueryResponse, NetworkError> {
-        self.unary("query", request, None, |mut api, req| async move {
-            api.query(req).await
-        })
-        .await
-    }
-
-    /// Pages through `query`, starting at its cursor.
-    pub fn pages(&self, query: Query) -> Pages<'_> {
-        Pages {
-            client: self,
-            query,
-            done: false,
-        }
-    }
-
-    /// Every envelope matching `query`, following cursors; fails with
-    /// [`NetworkError::TooManyResults`] rather than gather more than `max_envelopes`.
-    pub async fn query_all(
-        &self,
-        query: Query,
-        max_envelopes: usize,
-    ) -> Result<Vec<Envelope>, NetworkError> {
-        let topics = query.topics.join(", ");
-        let mut pages = self.pages(query);
-        let mut all = Vec::new();
-        while let Some(page) = pages.next_page().await? {
-            all.extend(page);
-            if all.len() > max_envelopes {
-                return Err(NetworkError::TooManyResults {
-                    url: self.url.to_string(),
-                    topics,
-                    limit: max_envelopes,
-                });
-            }
-        }
-        Ok(all)
-    }
-
-    /// The newest envelope on `topic` with a non-empty message (what xmtp-js reads from
-    /// the private store), looking through at most the newest 100 envelopes.
-    pub async fn newest(&self, topic: &str) -> Result<Option<Envelope>, NetworkError> {
-        let mut pages = self.pages(Query::topic(topic).limit(10));
-        let mut seen = 0;
-        while let Some(page) = pages.next_page().await? {
-            seen += page.len();
-            if let Some(found) = page.into_iter().find(|e| !e.message.is_empty()) {
-                return Ok(Some(found));
-            }
-            if seen >= NEWEST_SCAN_LIMIT {
-                break;
-            }
-        }
-        Ok(None)
-    }
-
-    /// Several queries in one `BatchQuery` call (at most 50); one page each, in order.
-    pub async fn batch_query(&self, queries: &[Query]) -> Result<Vec<QueryPage>, NetworkError> {
-        if queries.len() > MAX_BATCH_QUERIES {
-            return Err(invalid(&format!(
-                "{} queries in one batch; the limit is {MAX_BATCH_QUERIES}",
-                queries.len()
-            )));
-        }
-        if queries.iter().any(|q| q.topics.is_empty()) {
-            return Err(invalid("a query needs at least one content topic"));
-        }
-        let request = BatchQueryRequest {
-            requests: queries.iter().map(Query::to_request).collect(),
-        };
-        let response = self
-            .unary("batch query", request, None, |mut api, req| async move {
-                api.batch_query(req).await
-            })
-            .await?;
-        if response.responses.len() != queries.len() {
-            return Err(self.protocol(
-                "batch query",
-                &format!(
-                    "{} answers to {} queries",
-                    response.responses.len(),
-                    queries.len()
-                ),
-            ));
-        }
-        Ok(response
-            .responses
-            .into_iter()
-            .map(QueryPage::from_response)
-            .collect())
-    }
-
     /// Subscribes to envelopes published on `topics` from now on.
     pub async fn subscribe<T: Into<String>>(
         &self,
@@ -312,19 +200,6 @@ impl Client {
                 attempts: 1,
             }),
         }
-    }
-
-    /// The newest `n` envelopes on `topic`, newest first.
-    pub(super) async fn newest_envelopes(
-        &self,
-        topic: &str,
-        n: usize,
-    ) -> Result<Vec<Envelope>, NetworkError> {
-        let limit = u32::try_from(n.min(MAX_PAGE_SIZE as usize)).unwrap_or(MAX_PAGE_SIZE);
-        Ok(self
-            .query(&Query::topic(topic).limit(limit))
-            .await?
-            .envelopes)
     }
 
     /// One unary call with a deadline per attempt and retries on transient failures.

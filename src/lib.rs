@@ -2,22 +2,22 @@
 //!
 //! # Layers
 //!
-//! Bottom up; each layer imports only the ones above it in this list, never one below.
+//! Bottom up: each module imports only modules listed before it, never one after.
 //!
 //! | module | its one job |
 //! | --- | --- |
 //! | [`proto`] | the XMTP protobuf types, generated from `proto/` by `build.rs` |
+//! | [`wire`] | what client and node agree on: limits, the clock, a publication |
+//! | `signal` (feature `node`) | waiting for SIGINT/SIGTERM |
 //! | [`identity`] | keys, the texts the wallet signs, signatures, bundles, topics, auth token (pure) |
 //! | [`keystore`] | HKDF-SHA256 + AES-256-GCM sealing of the private key bundle under a wallet signature |
 //! | [`signer`] | the seam to a wallet (`address`, `personal_sign`) and [`signer::sign_verified`], the one place a wallet signature is checked |
 //! | [`flow`] | key generation and key retrieval, offline, written once against [`signer::Signer`] |
-//! | [`wire`] | what client and node agree on: limits, the clock, a publication |
 //! | [`network`] | the MessageApi gRPC client, async ([`network::Client`]) and blocking ([`network::BlockingClient`]) |
 //! | `node` (feature `node`) | the MessageApi node: SQLite store, gRPC service, REST gateway |
-//! | [`endpoint`] | which node (`local` or a URL) and connecting to it; the one module naming client and node |
-//! | [`session`] | the networked flows (`init`, `unlock`, `publish_prepared`, `find_identity`) and the rules of what gets published |
+//! | [`endpoint`] | which node (`local` or a URL) and connecting to it; the one module that names both client and node |
 //! | [`device`] | the Ledger: transports (USB HID with feature `hid`, TCP, in-process with feature `emulator`), the Ethereum app client, [`device::LedgerSigner`] |
-//! | `signal` (feature `node`) | waiting for SIGINT/SIGTERM |
+//! | [`session`] | the networked flows (`init`, `unlock`, `publish_prepared`, `find_identity`) and the rules of what gets published |
 //!
 //! The `xmtp-ledger` binary (feature `cli`) is a thin shell over [`session`] and [`flow`].
 //! Everything the wallet touches blocks (a person approves on the device); the network

@@ -1,7 +1,7 @@
 //! What both ends of the MessageApi wire agree on: the reference node's size limits, the
 //! clock envelopes and tokens are dated with, and the (topic, message) pair a publish
-//! carries. The client ([`crate::network`]) and the node (`crate::node`) both import
-//! this module and never each other.
+//! carries. The MessageApi client and the node both import this module and never each
+//! other.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

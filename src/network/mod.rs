@@ -1,5 +1,5 @@
 //! The MessageApi client: talking to an XMTP v2 node (`xmtp.message_api.v1.MessageApi`
-//! over gRPC). It knows nothing of any particular node; [`crate::endpoint`] picks one.
+//! over gRPC). It knows nothing of any particular node: which one to use is the caller's choice.
 //!
 //! - [`Client`]: publish (with the `authorization: Bearer` token), query with
 //!   paging, batch query, subscribe. TLS (rustls, webpki roots) for `https://`;

@@ -2,16 +2,16 @@
 //! listening, or starts one in-process that keeps its data across runs, and refuses a
 //! listener that is not a node; a URL connects directly. All through the blocking client.
 
+mod common;
+
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
+use common::fixtures::{self, token_of};
 use xmtp_ledger::endpoint::{self, Endpoint, EndpointError};
-use xmtp_ledger::flow::generate_identity;
-use xmtp_ledger::identity::AuthToken;
-use xmtp_ledger::network::{ClientConfig, Envelope, Query, RetryPolicy, now_ns};
+use xmtp_ledger::network::{ClientConfig, Envelope, Query, RetryPolicy};
 use xmtp_ledger::node::{BlockingNode, NodeConfig};
-use xmtp_ledger::signer::LocalKeySigner;
 
 fn config() -> ClientConfig {
     ClientConfig {
@@ -32,18 +32,8 @@ fn closed_port() -> SocketAddr {
     listener.local_addr().expect("addr")
 }
 
-fn token() -> AuthToken {
-    let signer = LocalKeySigner::from_private_key(&[0x31; 32]).expect("wallet key");
-    let identity = generate_identity(&signer, &mut |_| {}).expect("identity");
-    AuthToken::create(identity.bundle.identity_key(), now_ns()).expect("token")
-}
-
 fn envelope() -> Envelope {
-    Envelope {
-        content_topic: "/xmtp/0/m-fake/proto".into(),
-        timestamp_ns: 1,
-        message: b"hello".to_vec(),
-    }
+    fixtures::envelope("/xmtp/0/m-fake/proto", 1, b"hello")
 }
 
 fn node_on(db: std::path::PathBuf) -> BlockingNode {
@@ -64,7 +54,7 @@ fn local_starts_an_in_process_node_when_none_listens_and_keeps_its_data() {
     assert!(connection.describe().contains("in-process node"));
     connection
         .client()
-        .publish(&token(), vec![envelope()])
+        .publish(&token_of(0x31), vec![envelope()])
         .expect("publish through gRPC");
     connection.shutdown().expect("shutdown");
     assert!(db.exists());
@@ -93,7 +83,7 @@ fn local_uses_a_node_already_listening() {
     );
     connection
         .client()
-        .publish(&token(), vec![envelope()])
+        .publish(&token_of(0x31), vec![envelope()])
         .expect("publish");
     assert!(!unused_db.exists(), "no second node was started");
     connection.shutdown().expect("nothing to shut down");

@@ -339,10 +339,11 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn env(message: &[u8]) -> Envelope {
+    /// An envelope on a test topic, for this module's and the publish algorithm's tests.
+    pub(in crate::network) fn env(message: &[u8]) -> Envelope {
         Envelope {
             content_topic: "/xmtp/0/m-x/proto".into(),
             timestamp_ns: 1,

@@ -167,14 +167,7 @@ fn next_timestamp(floor_ns: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(message: &[u8]) -> Envelope {
-        Envelope {
-            content_topic: "/xmtp/0/m-x/proto".into(),
-            timestamp_ns: 1,
-            message: message.to_vec(),
-        }
-    }
+    use crate::network::client::tests::env;
 
     #[test]
     fn tail_matching_wants_exact_order_and_length() {

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "node")]
 use tokio::runtime::Runtime;
 
 use crate::network::{
@@ -157,15 +158,7 @@ impl Connection {
 pub fn connect(endpoint: &Endpoint, config: ClientConfig) -> Result<Connection, EndpointError> {
     match endpoint {
         Endpoint::Url(url) => Ok(Connection::remote(BlockingClient::connect(url, config)?)),
-        Endpoint::Local => {
-            let runtime = Arc::new(new_runtime()?);
-            if let Some(client) = runtime.block_on(probe_local(DEFAULT_LOCAL_NODE, config))? {
-                return Ok(Connection::remote(BlockingClient::from_async(
-                    runtime, client,
-                )));
-            }
-            start_in_process(runtime, DEFAULT_LOCAL_NODE, default_node_db_path, config)
-        }
+        Endpoint::Local => local(DEFAULT_LOCAL_NODE, default_node_db_path, config),
     }
 }
 
@@ -177,23 +170,39 @@ pub fn connect_local(
     db_path: PathBuf,
     config: ClientConfig,
 ) -> Result<Connection, EndpointError> {
+    local(probe, || Ok(db_path), config)
+}
+
+/// The node answering on `probe`, else one started in this process on the database
+/// `db_path` names (asked only then: finding a data directory can fail).
+fn local(
+    probe: SocketAddr,
+    db_path: impl FnOnce() -> Result<PathBuf, EndpointError>,
+    config: ClientConfig,
+) -> Result<Connection, EndpointError> {
     let runtime = Arc::new(new_runtime()?);
     if let Some(client) = runtime.block_on(probe_local(probe, config))? {
         return Ok(Connection::remote(BlockingClient::from_async(
             runtime, client,
         )));
     }
-    start_in_process(runtime, probe, || Ok(db_path), config)
+    #[cfg(feature = "node")]
+    {
+        start_in_process(runtime, db_path()?, config)
+    }
+    #[cfg(not(feature = "node"))]
+    {
+        let _ = db_path;
+        Err(EndpointError::NoLocalNode { addr: probe })
+    }
 }
 
 #[cfg(feature = "node")]
 fn start_in_process(
     runtime: Arc<Runtime>,
-    _probe: SocketAddr,
-    db_path: impl FnOnce() -> Result<PathBuf, EndpointError>,
+    db_path: PathBuf,
     config: ClientConfig,
 ) -> Result<Connection, EndpointError> {
-    let db_path = db_path()?;
     let listen = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
     let node = runtime
         .block_on(node::spawn(listen, NodeConfig::new(db_path)))
@@ -204,16 +213,6 @@ fn start_in_process(
         client,
         node: Some(node),
     })
-}
-
-#[cfg(not(feature = "node"))]
-fn start_in_process(
-    _runtime: Arc<Runtime>,
-    probe: SocketAddr,
-    _db_path: impl FnOnce() -> Result<PathBuf, EndpointError>,
-    _config: ClientConfig,
-) -> Result<Connection, EndpointError> {
-    Err(EndpointError::NoLocalNode { addr: probe })
 }
 
 /// `Some(client)` if a MessageApi node answers on `addr`, `None` if nothing listens.

@@ -102,9 +102,11 @@ impl FromStr for Endpoint {
 /// waits for it to finish.
 #[derive(Debug)]
 pub struct Connection {
-    client: BlockingClient,
+    // Dropped first, so an in-process node is asked to stop before the last handle to
+    // the runtime it runs on goes away with the client.
     #[cfg(feature = "node")]
     node: Option<RunningNode>,
+    client: BlockingClient,
 }
 
 impl Connection {

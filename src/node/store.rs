@@ -1,9 +1,15 @@
 //! The node's storage: one SQLite file in WAL mode.
 //!
-//! One row per distinct `(topic, message)`: the primary key is the digest
-//! `sha256(topic ‖ message)` (the reference node's row id), so publishing the same bytes
-//! again is a no-op and the first copy keeps its timestamp. Rows are read in
+//! One row per distinct `(topic, message)`: the key is the topic together with the digest
+//! `sha256(topic ‖ message)` (the reference node's cursor digest), so publishing the same
+//! bytes on the same topic again is a no-op and the first copy keeps its timestamp. The
+//! digest alone would not do: without a separator, topic `a` with message `bc` and topic
+//! `ab` with message `c` share it, and one would silently suppress the other (schema 1
+//! had that defect; opening such a file migrates it). Rows are read in
 //! `(sender_time, digest)` order through the `(topic, sender_time, digest)` index.
+//!
+//! The file and its `-wal`/`-shm` companions are private to the node's user (0600; SQLite
+//! gives the companions the database file's mode), and a symlink in its place is refused.
 //!
 //! Durability: every insert is one transaction committed before the publish is
 //! answered, with `synchronous=FULL`. In WAL mode, `NORMAL` already survives the node
@@ -26,22 +32,39 @@ use sha2::{Digest, Sha256};
 use crate::proto::message_api::v1::{Envelope, IndexCursor};
 use crate::wire::now_ns;
 
-/// Schema version kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// Schema version kept in `PRAGMA user_version`: 2 keys rows by (topic, digest); 1 keyed
+/// them by the digest alone.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS envelopes (
-    -- sha256(topic || message): the reference node's row id and the cursor digest.
-    digest      BLOB    NOT NULL UNIQUE,
     topic       TEXT    NOT NULL,
+    -- sha256(topic || message): the reference node's cursor digest. Unique only together
+    -- with the topic: the concatenation has no separator.
+    digest      BLOB    NOT NULL,
     -- The envelope's timestamp_ns (a u64) with its top bit flipped and stored as i64,
     -- so that SQLite's signed order is the u64 order (see `time_key`).
     sender_time INTEGER NOT NULL,
     message     BLOB    NOT NULL,
     -- When this node stored it (ns since the epoch); for operators only.
-    received_ns INTEGER NOT NULL
+    received_ns INTEGER NOT NULL,
+    UNIQUE (topic, digest)
 );
 CREATE INDEX IF NOT EXISTS envelopes_by_topic_time ON envelopes (topic, sender_time, digest);
+";
+
+/// Schema 1 to 2: the same rows, keyed by (topic, digest) instead of the digest alone.
+/// Runs in one transaction; the index is dropped first because it would otherwise
+/// follow the renamed table and keep its name.
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE envelopes RENAME TO envelopes_schema1;
+DROP INDEX IF EXISTS envelopes_by_topic_time;
+";
+
+const COPY_FROM_1: &str = "
+INSERT INTO envelopes (topic, digest, sender_time, message, received_ns)
+    SELECT topic, digest, sender_time, message, received_ns FROM envelopes_schema1;
+DROP TABLE envelopes_schema1;
 ";
 
 /// Errors of the store.
@@ -84,6 +107,27 @@ pub enum StoreError {
     /// A statement failed.
     #[error("node database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A stored envelope has the same topic and digest as a new one but other bytes (a
+    /// SHA-256 collision): the new one is not stored, and must not be acknowledged.
+    #[error("an envelope on {topic} has the digest of a different stored envelope; not stored")]
+    DigestConflict {
+        /// The topic.
+        topic: String,
+    },
+    /// The database file could not be created or its mode set.
+    #[error("cannot prepare the node database file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database path is a symlink or not a regular file.
+    #[error("the node database {path} is not a regular file (a symlink or other file is refused)")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
     /// A thread panicked while holding the database; its transaction was rolled back,
     /// but we stop using the connection rather than guess.
     #[error("node database connection is unusable after a panic")]
@@ -158,10 +202,12 @@ impl Store {
             path: path.to_owned(),
             source,
         };
+        prepare_private_file(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(open_err)?;
@@ -189,9 +235,7 @@ impl Store {
                 found: version,
             });
         }
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(open_err)?;
+        migrate(&conn, version).map_err(open_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_owned(),
@@ -208,7 +252,9 @@ impl Store {
     }
 
     /// Stores `envelopes` in one transaction, skipping any `(topic, message)` already
-    /// stored. Returns how many rows were new. Durable when it returns `Ok`.
+    /// stored. Returns how many rows were new. Durable when it returns `Ok`; an envelope
+    /// that was skipped is a true duplicate of a stored one (same topic, same bytes), or
+    /// the whole transaction fails with [`StoreError::DigestConflict`].
     pub fn insert<'a>(
         &self,
         envelopes: impl IntoIterator<Item = &'a Envelope>,
@@ -222,15 +268,30 @@ impl Store {
                 "INSERT OR IGNORE INTO envelopes (digest, topic, sender_time, message, received_ns)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
+            let mut stored = tx.prepare_cached(
+                "SELECT message = ?3 FROM envelopes WHERE topic = ?1 AND digest = ?2",
+            )?;
             for envelope in envelopes {
                 let digest = envelope_digest(&envelope.content_topic, &envelope.message);
-                inserted += stmt.execute(params![
+                let new = stmt.execute(params![
                     &digest[..],
                     envelope.content_topic,
                     time_key(envelope.timestamp_ns),
                     envelope.message,
                     received
                 ])?;
+                if new == 0 {
+                    let same: bool = stored.query_row(
+                        params![envelope.content_topic, &digest[..], envelope.message],
+                        |row| row.get(0),
+                    )?;
+                    if !same {
+                        return Err(StoreError::DigestConflict {
+                            topic: envelope.content_topic.clone(),
+                        });
+                    }
+                }
+                inserted += new;
             }
         }
         tx.commit()?;
@@ -341,6 +402,83 @@ fn run_query(
         sender_time_ns: e.timestamp_ns,
     });
     Ok(page)
+}
+
+/// Brings the database schema from `version` to [`SCHEMA_VERSION`].
+fn migrate(conn: &Connection, version: i64) -> Result<(), rusqlite::Error> {
+    if version == 1 {
+        tracing::info!(
+            "migrating the node database from schema 1 to 2 (rows keyed by topic and digest)"
+        );
+        let batch = format!("BEGIN IMMEDIATE;{MIGRATE_1_TO_2}{SCHEMA}{COPY_FROM_1}COMMIT;");
+        if let Err(e) = conn.execute_batch(&batch) {
+            let _ = conn.execute_batch("ROLLBACK;");
+            return Err(e);
+        }
+    } else {
+        conn.execute_batch(SCHEMA)?;
+    }
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+}
+
+/// Creates the database file 0600 if it is missing, so SQLite (which gives its `-wal` and
+/// `-shm` files the database's mode) never makes any of them readable by others; refuses
+/// a symlink or a non-file in its place, and tightens an existing file (and companions)
+/// that others could read.
+#[cfg(unix)]
+fn prepare_private_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+    let open_error = |source: std::io::Error| StoreError::File {
+        path: path.to_owned(),
+        source,
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => Err(StoreError::NotAFile {
+            path: path.to_owned(),
+        }),
+        Ok(_) => {
+            for file in [
+                path.to_owned(),
+                companion(path, "-wal"),
+                companion(path, "-shm"),
+            ] {
+                let Ok(meta) = std::fs::symlink_metadata(&file) else {
+                    continue;
+                };
+                if !meta.file_type().is_file() {
+                    return Err(StoreError::NotAFile { path: file });
+                }
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(file = %file.display(), "node database was readable by others: setting mode 0600");
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(open_error)?;
+                }
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            // O_CREAT | O_EXCL: fails on anything already there, a dangling symlink too.
+            .mode(0o600)
+            .open(path)
+            .map(drop)
+            .map_err(open_error),
+        Err(e) => Err(open_error(e)),
+    }
+}
+
+#[cfg(not(unix))]
+fn prepare_private_file(_path: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// `path` with `suffix` appended to its file name (SQLite's `-wal` and `-shm`).
+fn companion(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 #[cfg(unix)]

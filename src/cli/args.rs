@@ -148,6 +148,9 @@ pub enum Command {
         /// Save the keys to FILE (0600), encrypted under a fresh device signature.
         #[arg(long, value_name = "FILE")]
         keystore: Option<PathBuf>,
+        /// Replace an existing --keystore FILE.
+        #[arg(long, requires = "keystore")]
+        force: bool,
     },
     /// Check that ADDRESS has a valid XMTP identity on the node.
     Verify {

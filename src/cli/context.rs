@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 
 use super::args::GlobalArgs;
 use super::error::CliError;
+use super::files::read_small_regular_file;
 use super::ui::Ui;
 use xmtp_ledger::device::{
     DerivationPath, DeviceSpec, EthApp, InProcessTransport, LedgerSigner, TcpOptions,
@@ -16,6 +17,10 @@ use xmtp_ledger::device::{
 
 /// The environment variable holding the software device's mnemonic words.
 pub const MNEMONIC_ENV: &str = "XMTP_LEDGER_MNEMONIC";
+/// The most a mnemonic file may hold: 24 words of at most 8 letters and their spaces
+/// are under 220 bytes; anything much larger is not a mnemonic.
+const MAX_MNEMONIC_FILE_BYTES: u64 = 4096;
+
 /// The environment variable holding the software device's BIP-39 passphrase.
 pub const PASSPHRASE_ENV: &str = "XMTP_LEDGER_PASSPHRASE";
 
@@ -36,10 +41,13 @@ pub fn derivation_path(global: &GlobalArgs) -> Result<DerivationPath, CliError> 
 /// `--mnemonic-file` (never from argv), else the public test mnemonic. Warns loudly.
 pub fn emulator_config(global: &GlobalArgs, ui: &Ui) -> Result<DeviceConfig, CliError> {
     let mnemonic: Option<Zeroizing<String>> = if let Some(file) = &global.mnemonic_file {
-        let text = std::fs::read_to_string(file).map_err(CliError::io(format!(
-            "reading mnemonic file {}",
-            file.display()
-        )))?;
+        let bytes = Zeroizing::new(read_small_regular_file(file, MAX_MNEMONIC_FILE_BYTES)?);
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            CliError::Usage(format!(
+                "mnemonic file {} is not UTF-8 text",
+                file.display()
+            ))
+        })?;
         Some(Zeroizing::new(text.trim().to_owned()))
     } else {
         std::env::var(MNEMONIC_ENV)

@@ -16,6 +16,10 @@ use xmtp_ledger::signer::Signer;
 
 /// Runs `init`.
 pub fn run(global: &GlobalArgs, ui: &Ui, force: bool, out: Option<&Path>) -> Result<(), CliError> {
+    if let Some(dir) = out {
+        // Before the device is asked anything: a path that cannot be written fails now.
+        out_dir::check_writable(dir, force)?;
+    }
     let signer = open_signer(global, ui)?;
     let wallet = signer.address();
     let hd_path = signer.path().to_string();
@@ -23,11 +27,10 @@ pub fn run(global: &GlobalArgs, ui: &Ui, force: bool, out: Option<&Path>) -> Res
 
     if let Some(dir) = out {
         // Offline: nothing touches the network; `publish DIR` does the checks later.
-        out_dir::check_writable(dir, force)?;
         let mut progress = FlowProgress::new(ui);
         let identity = generate_identity(&signer, &mut |p| progress.announce(p))?;
         progress.done();
-        out_dir::write(dir, &identity, &hd_path)?;
+        out_dir::write(dir, &identity, &hd_path, force)?;
         let output = IdentityOutput::new(&wallet, hd_path, &identity.bundle);
         ui.result(&output, || {
             output.human(&format!(

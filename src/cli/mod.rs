@@ -88,7 +88,14 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Unlock {
             from_file,
             keystore,
-        } => unlock::run(global, ui, from_file.as_deref(), keystore.as_deref()),
+            force,
+        } => unlock::run(
+            global,
+            ui,
+            from_file.as_deref(),
+            keystore.as_deref(),
+            *force,
+        ),
         Command::Verify { address } => verify::run(global, ui, address),
         Command::Inspect { input } => inspect::run(ui, input),
         Command::Publish { dir, force } => publish::run(global, ui, dir, *force),

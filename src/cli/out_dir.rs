@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::CliError;
-use super::files::{create_private_dir, write_private};
+use super::files::{check_output_file, create_private_dir, write_private};
 use super::identity_output::IdentityOutput;
 use xmtp_ledger::flow::NewIdentity;
 use xmtp_ledger::session::PreparedIdentity;
@@ -24,32 +24,55 @@ pub const IDENTITY_JSON: &str = "identity.json";
 
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
-/// Fails early (before the device is asked anything) if `dir` already holds an identity
-/// and `force` is not set.
+/// Fails early (before the device is asked anything) unless every file can be written:
+/// `dir` is a real directory (or can be created), and none of the files exists unless
+/// `force` (a planted symlink counts as existing).
 pub fn check_writable(dir: &Path, force: bool) -> Result<(), CliError> {
-    if !force && dir.join(PRIVATE_STORE).exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(dir) {
+        if meta.file_type().is_symlink() || !meta.is_dir() {
+            return Err(CliError::Usage(format!(
+                "{} is not a directory (a symlink is refused: give the real directory)",
+                dir.display()
+            )));
+        }
+    }
+    if !force && std::fs::symlink_metadata(dir.join(PRIVATE_STORE)).is_ok() {
         return Err(CliError::Usage(format!(
             "{} already holds an identity (add --force to replace it)",
             dir.display()
         )));
     }
+    for name in FILES {
+        check_output_file(&dir.join(name), force)?;
+    }
     Ok(())
 }
 
-/// Writes the identity's files (0600) into `dir` (0700).
-pub fn write(dir: &Path, identity: &NewIdentity, hd_path: &str) -> Result<(), CliError> {
+/// Every file the directory holds.
+const FILES: [&str; 4] = [CONTACT_V1, CONTACT_V2, IDENTITY_JSON, PRIVATE_STORE];
+
+/// Writes the identity's files (0600, each atomically) into `dir` (0700), replacing
+/// existing ones only with `force`. The private store goes last: a run that fails midway
+/// over an older identity leaves that identity's private store, which `publish` then
+/// refuses to pair with the newer contacts.
+pub fn write(
+    dir: &Path,
+    identity: &NewIdentity,
+    hd_path: &str,
+    force: bool,
+) -> Result<(), CliError> {
     create_private_dir(dir)?;
     let description = IdentityOutput::new(&identity.wallet, hd_path.to_owned(), &identity.bundle);
     let json = serde_json::to_vec_pretty(&description)
         .map_err(|e| CliError::Usage(format!("encoding identity.json: {e}")))?;
+    write_private(&dir.join(CONTACT_V1), identity.contact_v1(), force)?;
+    write_private(&dir.join(CONTACT_V2), identity.contact_v2(), force)?;
+    write_private(&dir.join(IDENTITY_JSON), &json, force)?;
     write_private(
         &dir.join(PRIVATE_STORE),
         &identity.encrypted_bundle.encode(),
-        true,
-    )?;
-    write_private(&dir.join(CONTACT_V1), identity.contact_v1(), true)?;
-    write_private(&dir.join(CONTACT_V2), identity.contact_v2(), true)?;
-    write_private(&dir.join(IDENTITY_JSON), &json, true)
+        force,
+    )
 }
 
 /// Reads the identity files from `dir`.

@@ -6,7 +6,7 @@ use super::args::GlobalArgs;
 use super::connect::connect;
 use super::context::open_signer;
 use super::error::{CliError, session_error};
-use super::files::write_private;
+use super::files::{check_output_file, write_private};
 use super::identity_output::IdentityOutput;
 use super::input::{decode_flexible, read_input};
 use super::progress::{FlowProgress, report_published};
@@ -23,7 +23,12 @@ pub fn run(
     ui: &Ui,
     from_file: Option<&Path>,
     keystore: Option<&Path>,
+    force: bool,
 ) -> Result<(), CliError> {
+    if let Some(path) = keystore {
+        // Before the device is asked anything: a path that cannot be written fails now.
+        check_output_file(path, force)?;
+    }
     let signer = open_signer(global, ui)?;
     let wallet = signer.address();
     let total = if keystore.is_some() { 2 } else { 1 };
@@ -56,7 +61,7 @@ pub fn run(
             (2, 2),
         )?;
         progress.done();
-        write_private(path, &sealed.encode(), true)?;
+        write_private(path, &sealed.encode(), force)?;
         ui.status(format!(
             "saved the keys to {} (0600), encrypted under a new device signature",
             path.display()

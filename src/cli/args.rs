@@ -73,17 +73,23 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, env = "XMTP_LEDGER_QUIET", action = ArgAction::SetTrue)]
     pub quiet: bool,
 
-    /// Seconds to wait for the node and for device I/O that needs no user action.
-    /// Waiting for a person to approve on the device is not limited by this.
+    /// Seconds to wait for the node and for device I/O that needs no user action, 1 to
+    /// 86400. Waiting for a person to approve on the device is not limited by this.
     #[arg(
         long,
         global = true,
         env = "XMTP_LEDGER_TIMEOUT",
         default_value_t = 30,
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        // A deadline a day away is as good as none; much larger values overflow the
+        // clock arithmetic of the timers, and 0 would fail every call at once.
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS)
     )]
     pub timeout: u64,
 }
+
+/// The longest `--timeout`: one day.
+pub const MAX_TIMEOUT_SECONDS: u64 = 86_400;
 
 /// Where `node` listens: gRPC always, the REST gateway (HTTP/JSON, for the reference
 /// JavaScript SDK) only when asked.

@@ -49,7 +49,7 @@ pub fn decode_flexible(raw: Vec<u8>) -> InputBytes {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let hex_digits = compact.strip_prefix("0x").unwrap_or(&compact);
     if !hex_digits.is_empty()
-        && hex_digits.len() % 2 == 0
+        && hex_digits.len().is_multiple_of(2)
         && hex_digits.chars().all(|c| c.is_ascii_hexdigit())
     {
         if let Ok(bytes) = hex::decode(hex_digits) {

@@ -107,15 +107,9 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             state,
         } => emulator::run(global, ui, listen, *policy, reject_containing, *state),
         Command::Udev { action } => match action {
-            UdevAction::Print => {
-                udev::print();
-                Ok(())
-            }
+            UdevAction::Print => udev::print(),
             UdevAction::Install { dir } => udev::install(ui, dir),
         },
-        Command::Completions { shell } => {
-            completions::run(*shell);
-            Ok(())
-        }
+        Command::Completions { shell } => completions::run(*shell),
     }
 }

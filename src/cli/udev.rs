@@ -4,14 +4,14 @@ use std::path::Path;
 use std::process::Command;
 
 use super::error::CliError;
-use super::ui::Ui;
+use super::ui::{Ui, write_stdout};
 use xmtp_ledger::device::UDEV_RULES;
 
 const RULES_FILE: &str = "20-hw1.rules";
 
 /// Prints the rules.
-pub fn print() {
-    print!("{UDEV_RULES}");
+pub fn print() -> Result<(), CliError> {
+    write_stdout(UDEV_RULES.as_bytes())
 }
 
 /// Writes the rules into `dir` and asks udev to reload them.

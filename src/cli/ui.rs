@@ -82,6 +82,20 @@ impl Ui {
     }
 }
 
+/// Writes `bytes` to stdout. A reader that went away (`| head -1`) is not an error: the
+/// output is simply no longer wanted, and the command ends quietly (exit 0), as `cat`
+/// or ripgrep do; any other write error is one.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), super::error::CliError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(super::error::CliError::Io {
+            context: "writing to standard output".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Keeps a device prompt's spinner alive; clears it on drop.
 pub struct PromptGuard(Option<ProgressBar>);
 

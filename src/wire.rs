@@ -17,6 +17,20 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 /// Most sub-queries in one `BatchQuery`.
 pub const MAX_BATCH_QUERIES: usize = 50;
 
+/// How far ahead of this machine's clock another clock may plausibly run: a sender
+/// timestamp beyond it is not trusted to order our own envelopes after it.
+pub const MAX_CLOCK_SKEW_NS: u64 = 5 * 60 * 1_000_000_000;
+
+/// The reference node's envelope digest, which its cursors carry: `sha256(topic ‖ message)`.
+/// Not unique across topics (the concatenation has no separator): only (topic, digest) is.
+pub fn cursor_digest(topic: &str, message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(topic.as_bytes());
+    hasher.update(message);
+    hasher.finalize().into()
+}
+
 /// Nanoseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn now_ns() -> u64 {
     SystemTime::now()

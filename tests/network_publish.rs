@@ -89,16 +89,18 @@ async fn interrupted_publication_resumes_without_duplicates() {
 }
 
 #[tokio::test]
-async fn publish_if_newest_differs_beats_a_skewed_clock_and_reports_shadowing() {
+async fn publish_if_newest_differs_follows_a_small_skew_is_not_pinned_by_a_far_one_and_reports_shadowing()
+ {
     let h = harness().await;
     let id = identity(0x22);
     let t = token(&id);
     let topic = "/xmtp/0/m-newest/proto";
 
-    // An earlier envelope dated a day ahead (a skewed clock) does not hide the new one.
-    let tomorrow = now_ns() + 24 * HOUR_NS;
+    // An earlier envelope dated a minute ahead (a slightly fast clock) does not hide the
+    // new one: the new one is dated after it.
+    let soon = now_ns() + 60 * 1_000_000_000;
     h.client
-        .publish(&t, vec![envelope(topic, tomorrow, b"from the future")])
+        .publish(&t, vec![envelope(topic, soon, b"a minute ahead")])
         .await
         .expect("publish");
     let outcome = h
@@ -109,7 +111,7 @@ async fn publish_if_newest_differs_beats_a_skewed_clock_and_reports_shadowing() 
     assert_eq!(outcome, PublishOutcome::Published);
     let newest = h.client.newest(topic).await.expect("newest").expect("some");
     assert_eq!(newest.message, b"current");
-    assert!(newest.timestamp_ns > tomorrow);
+    assert!(newest.timestamp_ns > soon);
 
     // Same bytes again: nothing sent.
     let outcome = h
@@ -131,10 +133,38 @@ async fn publish_if_newest_differs_beats_a_skewed_clock_and_reports_shadowing() 
     // become the newest; the client says so instead of claiming success.
     let err = h
         .client
-        .publish_if_newest_differs(&t, topic, b"from the future")
+        .publish_if_newest_differs(&t, topic, b"a minute ahead")
         .await
         .expect_err("shadowed");
     assert!(matches!(err, NetworkError::Superseded { .. }), "{err}");
+
+    // An envelope dated a day ahead (a badly skewed or hostile sender) does not drag our
+    // timestamps a day into the future: ours is dated now, cannot be the newest, and the
+    // client reports the topic as superseded.
+    let far_topic = "/xmtp/0/m-far/proto";
+    let tomorrow = now_ns() + 24 * HOUR_NS;
+    h.client
+        .publish(&t, vec![envelope(far_topic, tomorrow, b"from tomorrow")])
+        .await
+        .expect("publish");
+    let err = h
+        .client
+        .publish_if_newest_differs(&t, far_topic, b"current")
+        .await
+        .expect_err("superseded by the far one");
+    assert!(matches!(err, NetworkError::Superseded { .. }), "{err}");
+    let ours = h
+        .client
+        .query_all(Query::topic(far_topic), 10)
+        .await
+        .expect("all")
+        .into_iter()
+        .find(|e| e.message == b"current")
+        .expect("ours was stored");
+    assert!(
+        ours.timestamp_ns < tomorrow,
+        "dated now, not after the far-future envelope"
+    );
 }
 
 #[tokio::test]

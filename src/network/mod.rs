@@ -32,8 +32,8 @@ pub(crate) use url::parse_node_url;
 pub use crate::proto::message_api::v1::{Envelope, IndexCursor, SortDirection};
 // The limits and the clock are shared with the node; re-exported for the client's users.
 pub use crate::wire::{
-    MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
-    Publication, now_ns,
+    MAX_BATCH_QUERIES, MAX_CLOCK_SKEW_NS, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES,
+    MAX_PAGE_SIZE, MAX_TOPIC_LEN, Publication, now_ns,
 };
 
 /// A publish auth token for `identity_key`, dated now.

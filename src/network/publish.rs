@@ -8,7 +8,7 @@ use super::NetworkError;
 use super::client::{Client, auth_metadata, check_envelopes};
 use crate::identity::AuthToken;
 use crate::proto::message_api::v1::{Envelope, PublishRequest};
-use crate::wire::{Publication, now_ns};
+use crate::wire::{MAX_CLOCK_SKEW_NS, Publication, now_ns};
 
 /// What a publish helper did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +89,14 @@ impl Client {
                 topic,
                 TopicState {
                     done: tail_matches(&tail, wanted),
-                    floor_ns: tail.first().map_or(0, |e| e.timestamp_ns),
+                    // A newest envelope dated far ahead of our clock (a skewed or hostile
+                    // sender) does not drag our timestamps along; the read-back below then
+                    // reports the topic as superseded instead.
+                    floor_ns: tail
+                        .first()
+                        .map(|e| e.timestamp_ns)
+                        .filter(|&ts| ts <= now_ns().saturating_add(MAX_CLOCK_SKEW_NS))
+                        .unwrap_or(0),
                 },
             );
         }

@@ -27,7 +27,6 @@ use std::time::Duration;
 use prost::Message;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, params, params_from_iter};
-use sha2::{Digest, Sha256};
 
 use crate::proto::message_api::v1::{Envelope, IndexCursor};
 use crate::wire::now_ns;
@@ -170,12 +169,10 @@ pub struct Store {
     path: PathBuf,
 }
 
-/// The reference node's envelope digest: `sha256(topic ‖ message)`.
+/// The reference node's envelope digest: `sha256(topic ‖ message)` (see
+/// [`crate::wire::cursor_digest`]).
 pub fn envelope_digest(topic: &str, message: &[u8]) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(topic.as_bytes());
-    hasher.update(message);
-    hasher.finalize().into()
+    crate::wire::cursor_digest(topic, message)
 }
 
 /// Maps a u64 timestamp to an i64 with the same order (flip the top bit), so the whole

@@ -6,7 +6,7 @@ use super::client::{Client, invalid};
 use crate::proto::message_api::v1::{
     self as api, BatchQueryRequest, Envelope, IndexCursor, PagingInfo, QueryRequest, SortDirection,
 };
-use crate::wire::{MAX_BATCH_QUERIES, MAX_PAGE_SIZE};
+use crate::wire::{MAX_BATCH_QUERIES, MAX_PAGE_SIZE, cursor_digest};
 
 /// A query: topics, optional inclusive time bounds, page size, direction and cursor.
 ///
@@ -133,9 +133,20 @@ impl Pages<'_> {
         let page = self.client.query(&self.query).await?;
         match page.next {
             Some(next) => {
-                // A node that hands back the same cursor, or a cursor with no rows,
-                // would have us loop forever.
-                if page.envelopes.is_empty() || self.query.cursor.as_ref() == Some(&next) {
+                // A node that hands back a cursor that does not move on in the query's
+                // order (the same one, one from before, one with no rows) would have us
+                // loop forever.
+                let advances = match &self.query.cursor {
+                    None => true,
+                    Some(previous) => {
+                        let (before, after) = (cursor_key(previous), cursor_key(&next));
+                        match self.query.direction {
+                            SortDirection::Ascending => after > before,
+                            _ => after < before,
+                        }
+                    }
+                };
+                if page.envelopes.is_empty() || !advances {
                     return Err(self
                         .client
                         .protocol("query", "paging cursor did not advance"));
@@ -152,6 +163,11 @@ impl Pages<'_> {
     }
 }
 
+/// A cursor's position in the node's (sender time, digest) order.
+fn cursor_key(cursor: &IndexCursor) -> (u64, &[u8]) {
+    (cursor.sender_time_ns, &cursor.digest)
+}
+
 /// How many envelopes [`Client::newest`] looks through for one with a message.
 const NEWEST_SCAN_LIMIT: usize = 100;
 
@@ -161,9 +177,37 @@ impl Client {
         if query.topics.is_empty() {
             return Err(invalid("a query needs at least one content topic"));
         }
-        self.query_raw(query.to_request())
-            .await
-            .map(QueryPage::from_response)
+        let page = QueryPage::from_response(self.query_raw(query.to_request()).await?);
+        Ok(self.bounded(query, page))
+    }
+
+    /// What a node may answer to `query`, whatever it sent: only envelopes on the asked
+    /// topics and inside the asked time bounds, and no more than the page size asked for
+    /// (the next page then starts after the last envelope kept, not where the node said).
+    fn bounded(&self, query: &Query, mut page: QueryPage) -> QueryPage {
+        let received = page.envelopes.len();
+        page.envelopes.retain(|e| {
+            query.topics.contains(&e.content_topic)
+                && (query.start_ns == 0 || e.timestamp_ns >= query.start_ns)
+                && (query.end_ns == 0 || e.timestamp_ns <= query.end_ns)
+        });
+        let foreign = received - page.envelopes.len();
+        if foreign > 0 {
+            tracing::warn!(node = %self.url(), foreign, "dropped envelopes the query did not ask for");
+        }
+        let limit = match query.limit {
+            0 => MAX_PAGE_SIZE,
+            n => n.min(MAX_PAGE_SIZE),
+        } as usize;
+        if page.envelopes.len() > limit {
+            tracing::warn!(node = %self.url(), received = page.envelopes.len(), limit, "page larger than asked for: truncated");
+            page.envelopes.truncate(limit);
+            page.next = page.envelopes.last().map(|e| IndexCursor {
+                digest: cursor_digest(&e.content_topic, &e.message).to_vec(),
+                sender_time_ns: e.timestamp_ns,
+            });
+        }
+        page
     }
 
     /// One `Query` call with a request built by the caller.

@@ -88,6 +88,7 @@ fn main() {
     signature_seeds(vectors);
     text_seeds(v0);
     node_seeds(v0);
+    node_answer_seeds();
     println!("seeds written under {}/corpus", env!("CARGO_MANIFEST_DIR"));
 }
 
@@ -551,4 +552,65 @@ fn node_seeds(v: &Value) {
         publish(vec![envelope("/xmtp/0/m-abc/proto", 9, b"hdr")]).as_slice(),
     ]));
     write("node_requests", "publish_stale_token", &seed);
+}
+
+/// `node_answers`: query answers a hostile node might send, behind the 6-byte query shape.
+fn node_answer_seeds() {
+    let page = |envelopes: Vec<api::Envelope>, cursor: bool| {
+        api::QueryResponse {
+            envelopes,
+            paging_info: Some(api::PagingInfo {
+                limit: 100,
+                cursor: cursor.then(|| api::Cursor {
+                    cursor: Some(api::cursor::Cursor::Index(api::IndexCursor {
+                        digest: vec![0xab; 32],
+                        sender_time_ns: 7 << 16,
+                    })),
+                }),
+                direction: api::SortDirection::Descending as i32,
+            }),
+        }
+        .encode_to_vec()
+    };
+    let env = |topic: &str, ts: u64, message: &[u8]| api::Envelope {
+        content_topic: topic.into(),
+        timestamp_ns: ts,
+        message: message.to_vec(),
+    };
+    let topics = [
+        "/xmtp/0/contact-a/proto",
+        "/xmtp/0/m-b/proto",
+        "/xmtp/0/m-other/proto",
+    ];
+    let oversized: Vec<_> = (0..150u64)
+        .map(|i| env(topics[(i % 3) as usize], (200 - i) << 16, &i.to_le_bytes()))
+        .collect();
+    let shapes: [(&str, [u8; 6], Vec<u8>); 3] = [
+        (
+            "oversized_mixed_topics",
+            [5, 0, 0, 0, 0, 0],
+            page(oversized, true),
+        ),
+        (
+            "time_bounds",
+            [0, 1, 0, 50, 0, 150],
+            page(
+                vec![
+                    env(topics[0], u64::MAX, b"far"),
+                    env(topics[0], 100 << 16, b"in"),
+                ],
+                false,
+            ),
+        ),
+        (
+            "empty_with_cursor",
+            [1, 0, 0, 0, 0, 0],
+            page(Vec::new(), true),
+        ),
+    ];
+    for (name, shape, answer) in shapes {
+        let mut input = shape.to_vec();
+        input.extend_from_slice(&answer);
+        write("node_answers", name, &input);
+    }
 }

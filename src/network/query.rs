@@ -91,6 +91,30 @@ impl Query {
             }),
         }
     }
+
+    /// What a node may answer to this query, whatever it sent: only envelopes on the
+    /// asked topics and inside the asked time bounds, and no more than the page size
+    /// asked for; when envelopes are cut off the end, the next page starts after the last
+    /// one kept, not where the node said.
+    pub fn bound(&self, mut page: QueryPage) -> QueryPage {
+        page.envelopes.retain(|e| {
+            self.topics.contains(&e.content_topic)
+                && (self.start_ns == 0 || e.timestamp_ns >= self.start_ns)
+                && (self.end_ns == 0 || e.timestamp_ns <= self.end_ns)
+        });
+        let limit = match self.limit {
+            0 => MAX_PAGE_SIZE,
+            n => n.min(MAX_PAGE_SIZE),
+        } as usize;
+        if page.envelopes.len() > limit {
+            page.envelopes.truncate(limit);
+            page.next = page.envelopes.last().map(|e| IndexCursor {
+                digest: cursor_digest(&e.content_topic, &e.message).to_vec(),
+                sender_time_ns: e.timestamp_ns,
+            });
+        }
+        page
+    }
 }
 
 /// One page of a query answer.
@@ -103,7 +127,8 @@ pub struct QueryPage {
 }
 
 impl QueryPage {
-    pub(super) fn from_response(response: api::QueryResponse) -> Self {
+    /// The page in a node's answer.
+    pub fn from_response(response: api::QueryResponse) -> Self {
         let next = response
             .paging_info
             .and_then(|p| p.cursor)
@@ -178,36 +203,17 @@ impl Client {
             return Err(invalid("a query needs at least one content topic"));
         }
         let page = QueryPage::from_response(self.query_raw(query.to_request()).await?);
-        Ok(self.bounded(query, page))
-    }
-
-    /// What a node may answer to `query`, whatever it sent: only envelopes on the asked
-    /// topics and inside the asked time bounds, and no more than the page size asked for
-    /// (the next page then starts after the last envelope kept, not where the node said).
-    fn bounded(&self, query: &Query, mut page: QueryPage) -> QueryPage {
         let received = page.envelopes.len();
-        page.envelopes.retain(|e| {
-            query.topics.contains(&e.content_topic)
-                && (query.start_ns == 0 || e.timestamp_ns >= query.start_ns)
-                && (query.end_ns == 0 || e.timestamp_ns <= query.end_ns)
-        });
-        let foreign = received - page.envelopes.len();
-        if foreign > 0 {
-            tracing::warn!(node = %self.url(), foreign, "dropped envelopes the query did not ask for");
+        let page = query.bound(page);
+        if page.envelopes.len() < received {
+            tracing::warn!(
+                node = %self.url(),
+                received,
+                kept = page.envelopes.len(),
+                "the node answered envelopes the query did not ask for, or too many: dropped"
+            );
         }
-        let limit = match query.limit {
-            0 => MAX_PAGE_SIZE,
-            n => n.min(MAX_PAGE_SIZE),
-        } as usize;
-        if page.envelopes.len() > limit {
-            tracing::warn!(node = %self.url(), received = page.envelopes.len(), limit, "page larger than asked for: truncated");
-            page.envelopes.truncate(limit);
-            page.next = page.envelopes.last().map(|e| IndexCursor {
-                digest: cursor_digest(&e.content_topic, &e.message).to_vec(),
-                sender_time_ns: e.timestamp_ns,
-            });
-        }
-        page
+        Ok(page)
     }
 
     /// One `Query` call with a request built by the caller.

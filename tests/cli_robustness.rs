@@ -4,7 +4,9 @@
 
 mod common;
 
+use std::net::TcpListener;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use common::cli::command;
 
@@ -73,4 +75,29 @@ fn timeouts_that_cannot_be_represented_are_usage_errors() {
     setup
         .run(&["--timeout", "86400", "verify", ACCOUNT_0])
         .assert_code(4);
+}
+
+#[test]
+fn the_timeout_bounds_a_node_operation_with_all_its_retries() {
+    // Accepts connections and never answers: every attempt runs into its deadline.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming().flatten() {
+            held.push(socket);
+        }
+    });
+    let started = Instant::now();
+    let output = command()
+        .args(["--timeout", "1", "--network", &format!("http://{addr}")])
+        .args(["verify", ACCOUNT_0])
+        .output()
+        .expect("run");
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    // One second for the whole query, retries included (5 attempts of 1 s plus their
+    // backoff took over 6 s before); the margin is for a slow machine, not for retries.
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}: {stderr}");
 }

@@ -117,6 +117,49 @@ async fn a_node_that_never_answers_hits_the_deadline() {
     holder.abort();
 }
 
+#[tokio::test]
+async fn the_total_timeout_bounds_a_call_with_all_its_attempts() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let bounded = ClientConfig {
+        total_timeout: Some(Duration::from_millis(300)),
+        ..config(5, 200)
+    };
+    let started = Instant::now();
+    let result = match Client::connect(&format!("http://{addr}"), bounded).await {
+        Ok(client) => client
+            .query(&Query::topic("/xmtp/0/m-x/proto"))
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let err = result.expect_err("silent node");
+    assert!(
+        matches!(
+            err,
+            NetworkError::Timeout {
+                attempts: 1..=2,
+                ..
+            } | NetworkError::Unreachable {
+                attempts: 1..=2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // 300 ms for the call however many attempts were allowed (5 × 200 ms plus backoff
+    // without the bound).
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_millis(900), "{elapsed:?}");
+    holder.abort();
+}
+
 /// A scripted MessageApi: answers publishes and queries from a queue of outcomes and
 /// records the metadata of every call.
 #[derive(Clone, Default)]

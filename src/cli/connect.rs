@@ -11,9 +11,12 @@ use xmtp_ledger::network::ClientConfig;
 /// Connects to `--network`, starting the local node in-process if needed.
 pub fn connect(global: &GlobalArgs, ui: &Ui) -> Result<Connection, CliError> {
     let target: Endpoint = global.network.parse()?;
+    // --timeout bounds each node operation as a whole, retries and backoff included.
+    let timeout = Duration::from_secs(global.timeout);
     let config = ClientConfig {
-        timeout: Duration::from_secs(global.timeout.max(1)),
-        connect_timeout: Duration::from_secs(global.timeout.clamp(1, 30)),
+        timeout,
+        total_timeout: Some(timeout),
+        connect_timeout: timeout.min(Duration::from_secs(30)),
         ..ClientConfig::default()
     };
     let connection = endpoint::connect(&target, config)?;

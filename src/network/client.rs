@@ -10,7 +10,7 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
 use super::NetworkError;
-use super::retry::{RetryPolicy, is_transient};
+use super::retry::{Budget, RetryPolicy, is_transient};
 use super::url::parse_node_url;
 use crate::identity::AuthToken;
 use crate::proto::message_api::v1::{
@@ -29,6 +29,10 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Retries of unary calls on transient failures.
     pub retry: RetryPolicy,
+    /// Bound on one operation as a whole: a unary call with all its attempts and the
+    /// backoff between them, or connecting with its retries. `None`: only `timeout` per
+    /// attempt and the number of attempts bound it.
+    pub total_timeout: Option<Duration>,
     /// Allow plaintext `http://` to a non-loopback host (off by default: the auth token
     /// would travel in clear).
     pub allow_insecure_remote: bool,
@@ -44,6 +48,7 @@ impl Default for ClientConfig {
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
+            total_timeout: None,
             allow_insecure_remote: false,
             max_response_bytes: 64 * 1024 * 1024,
         }
@@ -99,19 +104,32 @@ impl Client {
                 })?;
         }
         let attempts = config.retry.max_attempts.max(1);
+        let budget = Budget::start(config.total_timeout);
         let mut attempt = 1;
         let channel = loop {
-            match endpoint.connect().await {
+            let connected = match tokio::time::timeout(
+                budget.attempt_timeout(config.connect_timeout),
+                endpoint.connect(),
+            )
+            .await
+            {
+                Ok(connected) => connected.map_err(|e| error_chain(&e)),
+                Err(_) => Err("connecting timed out".to_owned()),
+            };
+            match connected {
                 Ok(channel) => break channel,
-                Err(e) if attempt < attempts => {
-                    tracing::debug!(url = %node_url, attempt, error = %error_chain(&e), "connect failed, retrying");
+                Err(detail)
+                    if attempt < attempts
+                        && budget.allows_retry_after(config.retry.backoff(attempt)) =>
+                {
+                    tracing::debug!(url = %node_url, attempt, error = %detail, "connect failed, retrying");
                     tokio::time::sleep(config.retry.backoff(attempt)).await;
                     attempt += 1;
                 }
-                Err(e) => {
+                Err(detail) => {
                     return Err(NetworkError::Unreachable {
                         url: node.display,
-                        detail: error_chain(&e),
+                        detail,
                         attempts: attempt,
                     });
                 }
@@ -216,21 +234,28 @@ impl Client {
         Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
     {
         let attempts = self.config.retry.max_attempts.max(1);
+        let budget = Budget::start(self.config.total_timeout);
         let mut attempt = 1;
         loop {
-            let mut request = Request::new(message.clone());
-            request.set_timeout(self.config.timeout);
-            if let Some(auth) = auth {
-                request.metadata_mut().insert("authorization", auth.clone());
-            }
-            let outcome =
-                tokio::time::timeout(self.config.timeout, send(self.api.clone(), request)).await;
-            let status = match outcome {
-                Ok(Ok(response)) => return Ok(response.into_inner()),
-                Ok(Err(status)) => status,
-                Err(_) => Status::deadline_exceeded("client deadline"),
+            let timeout = budget.attempt_timeout(self.config.timeout);
+            let status = if timeout.is_zero() {
+                Status::deadline_exceeded("client deadline")
+            } else {
+                let mut request = Request::new(message.clone());
+                request.set_timeout(timeout);
+                if let Some(auth) = auth {
+                    request.metadata_mut().insert("authorization", auth.clone());
+                }
+                match tokio::time::timeout(timeout, send(self.api.clone(), request)).await {
+                    Ok(Ok(response)) => return Ok(response.into_inner()),
+                    Ok(Err(status)) => status,
+                    Err(_) => Status::deadline_exceeded("client deadline"),
+                }
             };
-            if attempt < attempts && is_transient(&status) {
+            if attempt < attempts
+                && is_transient(&status)
+                && budget.allows_retry_after(self.config.retry.backoff(attempt))
+            {
                 tracing::debug!(url = %self.url, call, attempt, code = ?status.code(), message = status.message(), "transient failure, retrying");
                 tokio::time::sleep(self.config.retry.backoff(attempt)).await;
                 attempt += 1;
@@ -240,7 +265,7 @@ impl Client {
                 return Err(NetworkError::Timeout {
                     url: self.url.to_string(),
                     call,
-                    timeout: self.config.timeout,
+                    timeout: self.config.total_timeout.unwrap_or(self.config.timeout),
                     attempts: attempt,
                 });
             }

@@ -1,6 +1,6 @@
 //! Retry policy: capped exponential backoff, on transient gRPC codes only.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tonic::{Code, Status};
 
@@ -52,6 +52,38 @@ impl RetryPolicy {
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)
             .min(self.max_backoff)
+    }
+}
+
+/// The time one operation (a call with all its attempts and the sleeps between them) may
+/// take, when it is bounded.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Budget {
+    deadline: Option<Instant>,
+}
+
+impl Budget {
+    /// Starts now; `None` is unbounded (only the per-attempt deadline and the number of
+    /// attempts limit the operation). A bound too large to represent is unbounded.
+    pub(crate) fn start(total: Option<Duration>) -> Self {
+        Self {
+            deadline: total.and_then(|total| Instant::now().checked_add(total)),
+        }
+    }
+
+    /// The deadline of the next attempt: `per_attempt`, or what is left if that is less
+    /// (zero once the budget is spent).
+    pub(crate) fn attempt_timeout(&self, per_attempt: Duration) -> Duration {
+        match self.deadline {
+            Some(deadline) => per_attempt.min(deadline.saturating_duration_since(Instant::now())),
+            None => per_attempt,
+        }
+    }
+
+    /// Whether sleeping `backoff` still leaves time for another attempt.
+    pub(crate) fn allows_retry_after(&self, backoff: Duration) -> bool {
+        self.deadline
+            .is_none_or(|deadline| Instant::now() + backoff < deadline)
     }
 }
 

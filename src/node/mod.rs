@@ -28,6 +28,7 @@
 //! as gRPC, so both see the same rules and the same subscriptions: see [`rest`].
 
 mod blocking;
+mod db_file;
 mod query;
 pub mod rest;
 mod service;

@@ -5,18 +5,17 @@ mod common;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::Stream;
 use tokio::net::TcpListener;
-use tonic::{Code, Request, Response, Status};
+use tonic::metadata::MetadataMap;
+use tonic::{Code, Status};
 
 use xmtp_ledger::network::{Client, ClientConfig, Envelope, NetworkError, Query, RetryPolicy};
 use xmtp_ledger::proto::message_api::v1 as api;
-use xmtp_ledger::proto::message_api::v1::message_api_server::{MessageApi, MessageApiServer};
 
+use common::fake_node::{self, FakeNode};
 use common::fixtures::{self, token_of};
 
 fn config(attempts: u32, timeout_ms: u64) -> ClientConfig {
@@ -78,9 +77,9 @@ async fn an_unreachable_node_is_named_after_bounded_retries() {
     assert!(text.to_lowercase().contains("refused"), "{text}");
 }
 
-#[tokio::test]
-async fn a_node_that_never_answers_hits_the_deadline() {
-    // Accepts connections and reads nothing: the HTTP/2 exchange never completes.
+/// A listener that accepts connections and reads nothing: the HTTP/2 exchange never
+/// completes, so every attempt runs into its deadline.
+async fn silent_node() -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let holder = tokio::spawn(async move {
@@ -89,15 +88,25 @@ async fn a_node_that_never_answers_hits_the_deadline() {
             held.push(socket);
         }
     });
+    (addr, holder)
+}
+
+/// Connects to `addr` with `config` and runs one query.
+async fn connect_and_query(addr: SocketAddr, config: ClientConfig) -> Result<(), NetworkError> {
+    Client::connect(&format!("http://{addr}"), config)
+        .await?
+        .query(&Query::topic("/xmtp/0/m-x/proto"))
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn a_node_that_never_answers_hits_the_deadline() {
+    let (addr, holder) = silent_node().await;
     let started = Instant::now();
-    let result = match Client::connect(&format!("http://{addr}"), config(2, 200)).await {
-        Ok(client) => client
-            .query(&Query::topic("/xmtp/0/m-x/proto"))
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    let err = result.expect_err("silent node");
+    let err = connect_and_query(addr, config(2, 200))
+        .await
+        .expect_err("silent node");
     // Depending on where the exchange stalls this is the call deadline or the
     // connection timeout; either way both attempts were made.
     assert!(
@@ -119,27 +128,15 @@ async fn a_node_that_never_answers_hits_the_deadline() {
 
 #[tokio::test]
 async fn the_total_timeout_bounds_a_call_with_all_its_attempts() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let (addr, holder) = silent_node().await;
     let bounded = ClientConfig {
         total_timeout: Some(Duration::from_millis(300)),
         ..config(5, 200)
     };
     let started = Instant::now();
-    let result = match Client::connect(&format!("http://{addr}"), bounded).await {
-        Ok(client) => client
-            .query(&Query::topic("/xmtp/0/m-x/proto"))
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    let err = result.expect_err("silent node");
+    let err = connect_and_query(addr, bounded)
+        .await
+        .expect_err("silent node");
     assert!(
         matches!(
             err,
@@ -160,94 +157,53 @@ async fn the_total_timeout_bounds_a_call_with_all_its_attempts() {
     holder.abort();
 }
 
-/// A scripted MessageApi: answers publishes and queries from a queue of outcomes and
-/// records the metadata of every call.
+/// A scripted node: answers publishes and queries from a queue of outcomes, records
+/// the metadata of every call, and answers every batch query one answer short.
 #[derive(Clone, Default)]
-struct FakeNode {
-    script: Arc<Mutex<VecDeque<Result<(), Status>>>>,
-    seen: Arc<Mutex<Vec<(String, tonic::metadata::MetadataMap)>>>,
+struct Script {
+    outcomes: Arc<Mutex<VecDeque<Result<(), Status>>>>,
+    seen: Arc<Mutex<Vec<(String, MetadataMap)>>>,
 }
 
-impl FakeNode {
-    fn next(&self, call: &str, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
+impl Script {
+    fn next(&self, call: &str, metadata: &MetadataMap) -> Result<(), Status> {
         self.seen
             .lock()
             .expect("lock")
             .push((call.to_owned(), metadata.clone()));
-        self.script
+        self.outcomes
             .lock()
             .expect("lock")
             .pop_front()
             .unwrap_or(Ok(()))
     }
-    fn calls(&self) -> Vec<(String, tonic::metadata::MetadataMap)> {
+    fn calls(&self) -> Vec<(String, MetadataMap)> {
         self.seen.lock().expect("lock").clone()
-    }
-}
-
-type Envelopes = Pin<Box<dyn Stream<Item = Result<api::Envelope, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl MessageApi for FakeNode {
-    async fn publish(
-        &self,
-        request: Request<api::PublishRequest>,
-    ) -> Result<Response<api::PublishResponse>, Status> {
-        self.next("publish", request.metadata())?;
-        Ok(Response::new(api::PublishResponse {}))
-    }
-    type SubscribeStream = Envelopes;
-    async fn subscribe(
-        &self,
-        _: Request<api::SubscribeRequest>,
-    ) -> Result<Response<Envelopes>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    type Subscribe2Stream = Envelopes;
-    async fn subscribe2(
-        &self,
-        _: Request<tonic::Streaming<api::SubscribeRequest>>,
-    ) -> Result<Response<Envelopes>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    type SubscribeAllStream = Envelopes;
-    async fn subscribe_all(
-        &self,
-        _: Request<api::SubscribeAllRequest>,
-    ) -> Result<Response<Envelopes>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    async fn query(
-        &self,
-        request: Request<api::QueryRequest>,
-    ) -> Result<Response<api::QueryResponse>, Status> {
-        self.next("query", request.metadata())?;
-        Ok(Response::new(api::QueryResponse::default()))
-    }
-    async fn batch_query(
-        &self,
-        request: Request<api::BatchQueryRequest>,
-    ) -> Result<Response<api::BatchQueryResponse>, Status> {
-        self.next("batch query", request.metadata())?;
-        // Deliberately one answer short, whatever was asked.
-        Ok(Response::new(api::BatchQueryResponse { responses: vec![] }))
     }
 }
 
 async fn fake_node(
     script: Vec<Result<(), Status>>,
-) -> (FakeNode, String, tokio::task::JoinHandle<()>) {
-    let fake = FakeNode::default();
-    fake.script.lock().expect("lock").extend(script);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let service = MessageApiServer::new(fake.clone());
-    let task = tokio::spawn(async move {
-        let _ = tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-            .await;
-    });
+) -> (Script, String, tokio::task::JoinHandle<()>) {
+    let fake = Script::default();
+    fake.outcomes.lock().expect("lock").extend(script);
+    let (publish, query, batch) = (fake.clone(), fake.clone(), fake.clone());
+    let (url, task) = fake_node::serve(FakeNode {
+        publish: Arc::new(move |metadata, _| {
+            publish.next("publish", metadata)?;
+            Ok(api::PublishResponse {})
+        }),
+        query: Arc::new(move |metadata, _| {
+            query.next("query", metadata)?;
+            Ok(api::QueryResponse::default())
+        }),
+        batch_query: Arc::new(move |metadata, _| {
+            batch.next("batch query", metadata)?;
+            // Deliberately one answer short, whatever was asked.
+            Ok(api::BatchQueryResponse { responses: vec![] })
+        }),
+    })
+    .await;
     (fake, url, task)
 }
 

@@ -5,89 +5,30 @@
 
 mod common;
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use futures_util::{Stream, StreamExt};
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
+use common::fake_node::{self, FakeNode};
 use common::fixtures::{identity, token};
 use xmtp_ledger::identity::topic;
 use xmtp_ledger::network::{
     BlockingClient, Envelope, IndexCursor, MAX_CLOCK_SKEW_NS, NetworkError, Query, now_ns,
 };
 use xmtp_ledger::proto::message_api::v1 as api;
-use xmtp_ledger::proto::message_api::v1::message_api_server::{MessageApi, MessageApiServer};
 use xmtp_ledger::session::find_identity;
 
-/// How the hostile node answers a query: from the request and how many queries came
-/// before it.
-type Answer = dyn Fn(&api::QueryRequest, usize) -> api::QueryResponse + Send + Sync;
-
-#[derive(Clone)]
-struct HostileNode {
-    answer: Arc<Answer>,
+/// What the hostile node saw: how many queries, and every envelope published to it.
+#[derive(Clone, Default)]
+struct Seen {
     queries: Arc<Mutex<usize>>,
     published: Arc<Mutex<Vec<Envelope>>>,
 }
 
-type Envelopes = Pin<Box<dyn Stream<Item = Result<api::Envelope, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl MessageApi for HostileNode {
-    async fn publish(
-        &self,
-        request: Request<api::PublishRequest>,
-    ) -> Result<Response<api::PublishResponse>, Status> {
-        self.published
-            .lock()
-            .expect("lock")
-            .extend(request.into_inner().envelopes);
-        Ok(Response::new(api::PublishResponse {}))
-    }
-    type SubscribeStream = Envelopes;
-    async fn subscribe(
-        &self,
-        _: Request<api::SubscribeRequest>,
-    ) -> Result<Response<Envelopes>, Status> {
-        Err(Status::unimplemented("hostile"))
-    }
-    type Subscribe2Stream = Envelopes;
-    async fn subscribe2(
-        &self,
-        _: Request<tonic::Streaming<api::SubscribeRequest>>,
-    ) -> Result<Response<Envelopes>, Status> {
-        Err(Status::unimplemented("hostile"))
-    }
-    type SubscribeAllStream = Envelopes;
-    async fn subscribe_all(
-        &self,
-        _: Request<api::SubscribeAllRequest>,
-    ) -> Result<Response<Envelopes>, Status> {
-        Err(Status::unimplemented("hostile"))
-    }
-    async fn query(
-        &self,
-        request: Request<api::QueryRequest>,
-    ) -> Result<Response<api::QueryResponse>, Status> {
-        let n = {
-            let mut queries = self.queries.lock().expect("lock");
-            *queries += 1;
-            *queries - 1
-        };
-        Ok(Response::new((self.answer)(request.get_ref(), n)))
-    }
-    async fn batch_query(
-        &self,
-        _: Request<api::BatchQueryRequest>,
-    ) -> Result<Response<api::BatchQueryResponse>, Status> {
-        Err(Status::unimplemented("hostile"))
-    }
-}
-
 /// A hostile node on a loopback port (on its own runtime) and a blocking client of it.
+/// `answer` answers each query from the request and how many queries came before it.
 struct Rig {
-    node: HostileNode,
+    node: Seen,
     client: BlockingClient,
     _server: tokio::runtime::Runtime,
 }
@@ -95,33 +36,28 @@ struct Rig {
 fn rig(
     answer: impl Fn(&api::QueryRequest, usize) -> api::QueryResponse + Send + Sync + 'static,
 ) -> Rig {
-    let server = tokio::runtime::Runtime::new().expect("runtime");
-    let node = HostileNode {
-        answer: Arc::new(answer),
-        queries: Arc::default(),
-        published: Arc::default(),
+    let seen = Seen::default();
+    let (queries, published) = (seen.queries.clone(), seen.published.clone());
+    let node = FakeNode {
+        publish: Arc::new(move |_, request| {
+            published.lock().expect("lock").extend(request.envelopes);
+            Ok(api::PublishResponse {})
+        }),
+        query: Arc::new(move |_, request| {
+            let n = {
+                let mut queries = queries.lock().expect("lock");
+                *queries += 1;
+                *queries - 1
+            };
+            Ok(answer(&request, n))
+        }),
+        batch_query: Arc::new(|_, _| Err(Status::unimplemented("hostile"))),
     };
-    let listener = server
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let service = MessageApiServer::new(node.clone());
-    server.spawn(async move {
-        // No Nagle delay on the answers: hundreds of small round trips stay fast.
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|socket| {
-            if let Ok(socket) = &socket {
-                let _ = socket.set_nodelay(true);
-            }
-            socket
-        });
-        let _ = tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(incoming)
-            .await;
-    });
+    let server = tokio::runtime::Runtime::new().expect("runtime");
+    let (url, _task) = server.block_on(fake_node::serve(node));
     let client = BlockingClient::connect(&url, common::node::fast_config()).expect("client");
     Rig {
-        node,
+        node: seen,
         client,
         _server: server,
     }

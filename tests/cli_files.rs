@@ -26,6 +26,13 @@ fn run(args: &[&str]) -> Run {
         .into()
 }
 
+/// A usage error (exit 1) that says `why`, given before the device was opened.
+fn assert_refused_before_the_device(run: &Run, why: &str) {
+    run.assert_code(1);
+    assert!(run.stderr.contains(why), "{}", run.stderr);
+    assert!(!run.stderr.contains(DEVICE_OPENED), "{}", run.stderr);
+}
+
 fn arg(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
@@ -57,17 +64,7 @@ fn planted_symlinks_at_the_output_paths_are_never_followed() {
 
     // Without --force: refused, before the device is opened.
     let refused = run(&["init", "--out", arg(&out)]);
-    refused.assert_code(1);
-    assert!(
-        refused.stderr.contains("already holds an identity"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        !refused.stderr.contains(DEVICE_OPENED),
-        "{}",
-        refused.stderr
-    );
+    assert_refused_before_the_device(&refused, "already holds an identity");
 
     // With --force: the link itself is replaced; what it pointed at is untouched.
     run(&["init", "--out", arg(&out), "--force"]).assert_code(0);
@@ -82,12 +79,7 @@ fn planted_symlinks_at_the_output_paths_are_never_followed() {
     let planted = tmp.path().join("planted-by-attacker");
     std::os::unix::fs::symlink(&planted, fresh.join("contact-v1.bin")).expect("symlink");
     let refused = run(&["init", "--out", arg(&fresh)]);
-    refused.assert_code(1);
-    assert!(
-        !refused.stderr.contains(DEVICE_OPENED),
-        "{}",
-        refused.stderr
-    );
+    assert_refused_before_the_device(&refused, "already exists");
     assert!(!planted.exists(), "nothing was written through the link");
 
     // A symlink as the directory itself is refused.
@@ -129,17 +121,7 @@ fn a_keystore_is_never_replaced_without_force_and_the_check_comes_first() {
         "--keystore",
         arg(&keystore),
     ]);
-    refused.assert_code(1);
-    assert!(
-        refused.stderr.contains("already exists"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        !refused.stderr.contains(DEVICE_OPENED),
-        "{}",
-        refused.stderr
-    );
+    assert_refused_before_the_device(&refused, "already exists");
     assert_eq!(std::fs::read(&keystore).expect("keystore"), b"old keystore");
 
     let into_dir = run(&[

@@ -157,18 +157,16 @@ fn existing(path: &Path) -> Result<Option<std::fs::Metadata>, CliError> {
 /// Fails unless files can be created in `dir` or, if it is still to be created, in its
 /// nearest existing ancestor.
 fn check_writable_dir(dir: &Path) -> Result<(), CliError> {
-    let mut probe = dir.to_path_buf();
-    while existing(&probe)?.is_none() {
-        match probe.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => probe = parent.to_path_buf(),
-            _ => probe = PathBuf::from("."),
-        }
-        if probe == Path::new(".") {
+    // `ancestors` of a relative path ends with "", which stands for the current directory.
+    let mut probe = Path::new(".");
+    for ancestor in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        if existing(ancestor)?.is_some() {
+            probe = ancestor;
             break;
         }
     }
     // Creating (and at once removing) an unnamed file is the one honest writability test.
-    tempfile::tempfile_in(&probe)
+    tempfile::tempfile_in(probe)
         .map(drop)
         .map_err(CliError::io(format!("cannot write in {}", probe.display())))
 }

@@ -29,6 +29,7 @@
 
 mod blocking;
 mod db_file;
+mod listener;
 mod query;
 pub mod rest;
 mod service;
@@ -44,10 +45,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 
 pub use crate::signal::shutdown_signal;
 pub use blocking::BlockingNode;
+pub use listener::ConnectionLimits;
 pub use store::{Store, StoreError};
 
 use crate::identity::TokenPolicy;
@@ -55,6 +56,7 @@ use crate::proto::message_api::v1::message_api_server::MessageApiServer;
 use crate::wire::{
     MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
 };
+use listener::{Admission, ListenerKind, TrackRequestsLayer};
 use service::MessageApiService;
 
 /// What the node accepts. Each limit, when exceeded, is an `InvalidArgument` naming it.
@@ -109,6 +111,8 @@ pub struct NodeConfig {
     pub db_path: PathBuf,
     /// Request limits.
     pub limits: Limits,
+    /// Connection limits of each listener.
+    pub connections: ConnectionLimits,
     /// Auth token freshness rules.
     pub token_policy: TokenPolicy,
     /// Envelopes buffered per subscriber; one that falls further behind gets an
@@ -128,6 +132,7 @@ impl NodeConfig {
         Self {
             db_path: db_path.into(),
             limits: Limits::default(),
+            connections: ConnectionLimits::default(),
             token_policy: TokenPolicy::default(),
             subscriber_buffer: 1024,
             shutdown_grace: Duration::from_secs(5),
@@ -153,9 +158,6 @@ pub enum NodeError {
     /// The gRPC server failed.
     #[error("node server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
-    /// The REST gateway's server failed.
-    #[error("node REST gateway failed: {0}")]
-    Http(#[source] std::io::Error),
     /// The node's task panicked or was cancelled.
     #[error("node task failed: {0}")]
     Task(String),
@@ -313,24 +315,38 @@ async fn run(
         config.subscriber_buffer,
         stopping.clone(),
     ));
+    let connections = config
+        .connections
+        .fit_to_fd_limit(if http.is_some() { 2 } else { 1 });
+    let incoming = futures_util::stream::unfold(
+        Admission::new(listener, ListenerKind::Grpc, connections),
+        |mut admission| async move {
+            let stream = admission.accept().await;
+            Some((Ok::<_, std::io::Error>(stream), admission))
+        },
+    );
     let mut server_stopping = stopping.clone();
     let grpc = Server::builder()
+        .timeout(connections.request_timeout)
+        .max_concurrent_streams(connections.max_requests_per_connection)
+        .http2_keepalive_interval(Some(connections.keepalive_interval))
+        .http2_keepalive_timeout(Some(connections.keepalive_timeout))
+        .layer(TrackRequestsLayer)
         .add_service(
             MessageApiServer::from_arc(service.clone())
                 .max_decoding_message_size(config.limits.max_request_bytes),
         )
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async move {
-                let _ = server_stopping.wait_for(|stop| *stop).await;
-            },
-        );
+        .serve_with_incoming_shutdown(incoming, async move {
+            let _ = server_stopping.wait_for(|stop| *stop).await;
+        });
     let limits = config.limits;
     let rest = async move {
         match http {
-            Some(listener) => rest::serve(listener, service, limits, stopping)
-                .await
-                .map_err(NodeError::Http),
+            Some(listener) => {
+                let admission = Admission::new(listener, ListenerKind::Rest, connections);
+                rest::serve(admission, service, limits, connections, stopping).await;
+                Ok(())
+            }
             None => Ok(()),
         }
     };

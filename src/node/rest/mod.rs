@@ -44,26 +44,30 @@
 mod codec;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_MAX_AGE, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
+    ACCESS_CONTROL_MAX_AGE, ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt;
 use futures_util::StreamExt;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use prost::Message;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
 use super::Limits;
+use super::listener::{Admission, ConnectionLimits};
 use super::service::{EnvelopeStream, MessageApiService};
 use crate::proto::message_api::v1::message_api_server::MessageApi;
 
@@ -106,30 +110,56 @@ impl Endpoint {
 struct Gateway {
     service: Arc<MessageApiService>,
     limits: Limits,
+    /// How long a request body may take to arrive whole.
+    body_timeout: Duration,
 }
 
-/// Serves the gateway on `listener` until `stopping` turns true, then stops accepting
-/// and waits for open requests (subscription streams end on `stopping` too).
+/// Serves the gateway on `admission`'s listener until `stopping` turns true, then
+/// stops accepting and waits for open requests (subscription streams end on
+/// `stopping` too).
+///
+/// Each connection is HTTP/1.1 with hyper's header timeout set to
+/// [`ConnectionLimits::handshake_timeout`]: the whole request header must arrive within
+/// it, for the first request and for each later one on a kept-alive connection, so a
+/// connection that says nothing, or dribbles its header, is closed.
 pub(crate) async fn serve(
-    listener: TcpListener,
+    mut admission: Admission,
     service: Arc<MessageApiService>,
     limits: Limits,
+    connections: ConnectionLimits,
     mut stopping: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(service, limits))
-        .with_graceful_shutdown(async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-        })
-        .await
+) {
+    let router = router(service, limits, connections.request_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(connections.handshake_timeout)
+        .keep_alive(true);
+    loop {
+        let stream = tokio::select! {
+            stream = admission.accept() => stream,
+            _ = stopping.wait_for(|stop| *stop) => break,
+        };
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(router.clone()),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "REST connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
 }
 
-fn router(service: Arc<MessageApiService>, limits: Limits) -> Router {
-    Router::new()
-        .fallback(handle)
-        .with_state(Arc::new(Gateway { service, limits }))
+fn router(service: Arc<MessageApiService>, limits: Limits, body_timeout: Duration) -> Router {
+    Router::new().fallback(handle).with_state(Arc::new(Gateway {
+        service,
+        limits,
+        body_timeout,
+    }))
 }
 
 async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
@@ -159,9 +189,22 @@ impl Gateway {
             return response;
         }
         let (parts, body) = request.into_parts();
-        let body = match read_body(&parts.headers, body, self.limits.max_http_body_bytes).await {
-            Ok(body) => body,
-            Err((http, status)) => return error_response(http, &status),
+        let body = read_body(&parts.headers, body, self.limits.max_http_body_bytes);
+        let body = match tokio::time::timeout(self.body_timeout, body).await {
+            Ok(Ok(body)) => body,
+            Ok(Err((http, status))) => return error_response(http, &status),
+            Err(_) => {
+                let status = Status::deadline_exceeded(format!(
+                    "the request body did not arrive within {} s",
+                    self.body_timeout.as_secs()
+                ));
+                let mut response = error_response(StatusCode::REQUEST_TIMEOUT, &status);
+                // The rest of the body may still be on its way: do not read it.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            }
         };
         let result = match endpoint {
             Endpoint::Publish => self.publish(&parts.headers, &body).await,

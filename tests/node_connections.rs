@@ -317,3 +317,23 @@ async fn a_rest_client_that_stops_reading_is_dropped() {
         "received {received} of {published} bytes"
     );
 }
+
+#[tokio::test]
+async fn a_client_whose_idle_connection_was_closed_is_served_on_its_next_call() {
+    // What the CLI does during a long device approval: connect, query, wait, publish.
+    let limits = ConnectionLimits {
+        idle_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
+    };
+    let node = spawn(limits).await;
+    let client = Client::connect(&node.node.url(), fast_config())
+        .await
+        .expect("client");
+    let query = Query::topic("/xmtp/0/m-reconnect/proto");
+    client.query(&query).await.expect("first query");
+    sleep(Duration::from_secs(3)).await;
+    client
+        .query(&query)
+        .await
+        .expect("a query after the node closed the idle connection");
+}

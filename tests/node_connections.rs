@@ -150,7 +150,10 @@ async fn a_half_open_flood_on_rest_is_shed_and_never_blocks_grpc() {
     let node = spawn(small_limits()).await;
     let mut flood = open_idle(node.rest(), 40).await;
 
-    assert!(grpc_query(node.grpc()).await, "gRPC not served during the flood");
+    assert!(
+        grpc_query(node.grpc()).await,
+        "gRPC not served during the flood"
+    );
     for stream in &mut flood {
         assert!(
             closed_within(stream, WAIT).await.is_some(),
@@ -185,7 +188,10 @@ async fn connections_over_the_cap_are_closed_at_once_and_a_freed_slot_is_reused(
         );
         // The held ones are still open (their handshake time is 30 s).
         let still_open = closed_within(&mut held[0], Duration::from_millis(300)).await;
-        assert_eq!(still_open, None, "{addr}: a connection within the cap was closed");
+        assert_eq!(
+            still_open, None,
+            "{addr}: a connection within the cap was closed"
+        );
         // Free one slot: the next connection is kept.
         held.pop();
         sleep(Duration::from_millis(200)).await;
@@ -294,7 +300,10 @@ async fn a_rest_client_that_stops_reading_is_dropped() {
     let mut published = 0usize;
     for _ in 0..48 {
         let envelope = common::fixtures::envelope(topic, now_ns(), &message);
-        client.publish(&token, vec![envelope]).await.expect("publish");
+        client
+            .publish(&token, vec![envelope])
+            .await
+            .expect("publish");
         published += message.len();
     }
     // Give the stall time to be noticed, then read what the node had sent: the stream
@@ -311,7 +320,10 @@ async fn a_rest_client_that_stops_reading_is_dropped() {
         }
     })
     .await;
-    assert!(ended.is_ok(), "the node kept a stalled subscriber's stream open");
+    assert!(
+        ended.is_ok(),
+        "the node kept a stalled subscriber's stream open"
+    );
     assert!(
         received < published,
         "received {received} of {published} bytes"

@@ -130,6 +130,19 @@ pub fn session_error(error: SessionError<DeviceError>, connection: &Connection) 
         SessionError::NoIdentity { wallet, node } => CliError::Verification(format!(
             "no XMTP identity for {wallet} on {node}: create one with `xmtp-ledger init`"
         )),
+        SessionError::InvalidContact { ref wallet, .. } => CliError::Verification(format!(
+            "{error}: nothing was created over it; inspect it with `xmtp-ledger verify \
+             {wallet}`, or replace it with `xmtp-ledger init --force` (others will then see \
+             the new keys)"
+        )),
+        SessionError::ContactWithoutStore { .. } => CliError::Verification(format!(
+            "{error}: its keys are not on this node; point --network at the node that holds \
+             them, or replace the identity with `xmtp-ledger init --force`"
+        )),
+        SessionError::ContactMismatch { .. } => CliError::Verification(format!(
+            "{error}: nothing was published; replace the identity with `xmtp-ledger init \
+             --force` (others will then see the new keys)"
+        )),
         SessionError::PreparedMismatch => {
             CliError::Verification(format!("{error}: refusing to publish"))
         }

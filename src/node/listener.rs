@@ -617,8 +617,15 @@ mod tests {
         for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
             assert!(is_resource_exhaustion(&io::Error::from_raw_os_error(errno)));
         }
-        for errno in [libc::ECONNABORTED, libc::ECONNRESET, libc::EPERM, libc::EINTR] {
-            assert!(!is_resource_exhaustion(&io::Error::from_raw_os_error(errno)));
+        for errno in [
+            libc::ECONNABORTED,
+            libc::ECONNRESET,
+            libc::EPERM,
+            libc::EINTR,
+        ] {
+            assert!(!is_resource_exhaustion(&io::Error::from_raw_os_error(
+                errno
+            )));
         }
     }
 

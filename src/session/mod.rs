@@ -9,11 +9,13 @@
 //! decision such as completing or replacing an identity) arrives as [`Progress`] before
 //! it happens.
 
+mod connect;
 mod init;
 mod lookup;
 mod publish;
 mod unlock;
 
+pub use connect::{ConnectOutcome, Connected};
 pub use init::{InitOptions, InitOutcome, Initialized};
 pub use lookup::{Existing, FoundIdentity, MAX_CONTACT_ENVELOPES, Skipped, find_identity, lookup};
 pub use publish::{PreparedIdentity, PublishOptions, PublishedOutcome, PublishedPrepared};
@@ -70,6 +72,39 @@ pub enum SessionError<E: std::error::Error + 'static> {
     /// The node holds no private store for the wallet.
     #[error("no XMTP identity for {wallet} on node {node}")]
     NoIdentity {
+        /// The wallet.
+        wallet: Address,
+        /// The node, as `scheme://host:port`.
+        node: String,
+    },
+    /// The account's contact topic holds bundles, but none is a valid bundle of this
+    /// account: the published identity cannot be trusted, and generating a new one over
+    /// it is a person's decision.
+    #[error("the XMTP contact published for {wallet} on node {node} does not verify ({reason})")]
+    InvalidContact {
+        /// The wallet.
+        wallet: Address,
+        /// The node, as `scheme://host:port`.
+        node: String,
+        /// What was wrong with the newest bundle.
+        reason: String,
+    },
+    /// A valid contact is published but the node holds no private store: the identity's
+    /// keys cannot be retrieved from this node.
+    #[error(
+        "{wallet} has an XMTP contact on node {node} but no private store to retrieve its keys from"
+    )]
+    ContactWithoutStore {
+        /// The wallet.
+        wallet: Address,
+        /// The node, as `scheme://host:port`.
+        node: String,
+    },
+    /// The published contact names keys the private store does not hold.
+    #[error(
+        "the XMTP contact published for {wallet} on node {node} names keys its private store does not hold"
+    )]
+    ContactMismatch {
         /// The wallet.
         wallet: Address,
         /// The node, as `scheme://host:port`.

@@ -1,0 +1,310 @@
+//! `Session::connect`, the seed's one move: generate, retrieve or complete, whichever the
+//! node calls for, and stop (without generating) on an identity it cannot account for.
+//! Each path also meets a wallet that refuses, and then nothing is published.
+
+use std::cell::RefCell;
+
+use xmtp_ledger::flow::{SignaturePurpose, generate_identity};
+use xmtp_ledger::identity::{Address, WalletSignature, topic};
+use xmtp_ledger::network::{BlockingClient, ClientConfig, PublishOutcome, Query, auth_token_now};
+use xmtp_ledger::node::{BlockingNode, NodeConfig};
+use xmtp_ledger::session::{ConnectOutcome, Progress, Session, SessionError, find_identity};
+use xmtp_ledger::signer::{LocalKeySigner, Signer};
+use xmtp_ledger::wire::Publication;
+
+/// Hardhat account #0.
+const WALLET_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    _node: BlockingNode,
+    client: BlockingClient,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = BlockingNode::start(
+            "127.0.0.1:0".parse().expect("addr"),
+            NodeConfig::new(dir.path().join("node.sqlite3")),
+        )
+        .expect("node");
+        let url = format!("http://{}", node.local_addr());
+        let client = BlockingClient::connect(&url, ClientConfig::default()).expect("client");
+        Self {
+            _dir: dir,
+            _node: node,
+            client,
+        }
+    }
+
+    /// Every envelope on the account's two topics, oldest first.
+    fn envelopes(&self, wallet: &Address) -> Vec<Vec<u8>> {
+        let topics = [
+            topic::private_store_topic(wallet),
+            topic::contact_topic(wallet),
+        ];
+        let mut pages = self.client.pages(Query::topics(topics).ascending());
+        let mut all = Vec::new();
+        while let Some(page) = pages.next_page().expect("query") {
+            all.extend(page.into_iter().map(|e| e.message));
+        }
+        all
+    }
+}
+
+/// The test wallet, which refuses the signatures whose text contains `refuse` (if set)
+/// and records which texts it was asked to sign.
+struct Wallet {
+    key: LocalKeySigner,
+    refuse: Option<&'static str>,
+    asked: RefCell<Vec<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("rejected on the wallet")]
+struct Rejected;
+
+impl Wallet {
+    fn new() -> Self {
+        Self::refusing(None)
+    }
+
+    fn refusing(refuse: Option<&'static str>) -> Self {
+        let key =
+            LocalKeySigner::from_private_key(&hex::decode(WALLET_KEY).expect("hex")).expect("key");
+        Self {
+            key,
+            refuse,
+            asked: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn asked(&self) -> usize {
+        self.asked.borrow().len()
+    }
+}
+
+impl Signer for Wallet {
+    type Error = Rejected;
+
+    fn address(&self) -> Address {
+        self.key.address()
+    }
+
+    fn personal_sign(&self, text: &str) -> Result<WalletSignature, Rejected> {
+        self.asked.borrow_mut().push(text.to_owned());
+        if self.refuse.is_some_and(|r| text.contains(r)) {
+            return Err(Rejected);
+        }
+        Ok(self.key.personal_sign(text).expect("local signer"))
+    }
+}
+
+const CREATE: &str = "XMTP : Create Identity";
+const ENABLE: &str = "XMTP : Enable Identity";
+
+fn identity_key(bundle: &xmtp_ledger::identity::PrivateKeyBundleV1) -> Vec<u8> {
+    bundle.identity_key().public_key().point().to_vec()
+}
+
+/// Publishes `publications` with `bundle`'s token, as an earlier run (or another tool)
+/// would have.
+fn publish_raw(
+    rig: &Rig,
+    bundle: &xmtp_ledger::identity::PrivateKeyBundleV1,
+    publications: &[Publication],
+) {
+    let token = auth_token_now(bundle.identity_key()).expect("token");
+    rig.client
+        .publish_publications(&token, publications)
+        .expect("publish");
+}
+
+#[test]
+fn connect_twice_creates_then_retrieves_the_same_identity() {
+    let rig = Rig::new();
+    let wallet = Wallet::new();
+    let session = Session::new(&wallet, &rig.client);
+
+    let mut purposes = Vec::new();
+    let first = session
+        .connect(&mut |e| {
+            if let Progress::Signature(p) = e {
+                purposes.push(p.purpose);
+            }
+        })
+        .expect("first connect");
+    assert_eq!(first.outcome, ConnectOutcome::Created);
+    assert_eq!(first.outcome.as_str(), "created");
+    assert_eq!(
+        purposes,
+        [
+            SignaturePurpose::CreateIdentity,
+            SignaturePurpose::EnableIdentity
+        ]
+    );
+    let outcomes: Vec<_> = first.published.iter().map(|p| p.outcome).collect();
+    assert_eq!(outcomes, [PublishOutcome::Published; 3]);
+    let published = rig.envelopes(&wallet.address());
+
+    let second = session.connect(&mut |_| {}).expect("second connect");
+    assert_eq!(second.outcome, ConnectOutcome::Retrieved);
+    assert_eq!(second.outcome.as_str(), "retrieved");
+    assert_eq!(wallet.asked(), 3, "two to create, one to retrieve");
+    assert_eq!(
+        identity_key(&second.identity.bundle),
+        identity_key(&first.identity.bundle)
+    );
+    assert_eq!(second.identity.wallet, wallet.address());
+    let outcomes: Vec<_> = second.published.iter().map(|p| p.outcome).collect();
+    assert_eq!(outcomes, [PublishOutcome::AlreadyNewest; 2]);
+    assert_eq!(rig.envelopes(&wallet.address()), published, "nothing new");
+}
+
+#[test]
+fn a_private_store_without_contacts_is_completed_with_its_own_keys() {
+    let rig = Rig::new();
+    let wallet = Wallet::new();
+    let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
+    publish_raw(&rig, &earlier.bundle, &earlier.publications()[..1]);
+
+    let mut events = Vec::new();
+    let connected = Session::new(&wallet, &rig.client)
+        .connect(&mut |e| {
+            events.push(match e {
+                Progress::Completing => "completing".to_owned(),
+                Progress::Signature(p) => format!("sign {:?}", p.purpose),
+                Progress::Publishing { .. } => "publishing".to_owned(),
+                _ => "other".to_owned(),
+            })
+        })
+        .expect("connect");
+    assert_eq!(connected.outcome, ConnectOutcome::Completed);
+    assert_eq!(
+        events,
+        ["completing", "sign EnableIdentity", "publishing"],
+        "one signature, no new identity"
+    );
+    assert_eq!(
+        identity_key(&connected.identity.bundle),
+        identity_key(&earlier.bundle)
+    );
+    let (_, contact) = find_identity(&rig.client, &wallet.address())
+        .expect("find")
+        .contact
+        .expect("the contact is published now");
+    assert_eq!(
+        contact.identity_public_key.to_vec(),
+        identity_key(&earlier.bundle)
+    );
+}
+
+#[test]
+fn a_contact_that_does_not_verify_stops_before_the_wallet_is_asked() {
+    let rig = Rig::new();
+    let wallet = Wallet::new();
+    let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
+    let garbage = Publication {
+        topic: topic::contact_topic(&wallet.address()),
+        message: b"\x0a\x03not a bundle".to_vec(),
+    };
+    publish_raw(&rig, &earlier.bundle, &[garbage]);
+    let before = rig.envelopes(&wallet.address());
+
+    let err = Session::new(&wallet, &rig.client)
+        .connect(&mut |_| {})
+        .expect_err("an invalid contact");
+    assert!(
+        matches!(&err, SessionError::InvalidContact { wallet: w, .. } if *w == wallet.address()),
+        "{err:?}"
+    );
+    assert_eq!(wallet.asked(), 0, "the wallet was asked nothing");
+    assert_eq!(
+        rig.envelopes(&wallet.address()),
+        before,
+        "nothing published"
+    );
+}
+
+#[test]
+fn a_contact_without_a_private_store_stops_before_the_wallet_is_asked() {
+    let rig = Rig::new();
+    let wallet = Wallet::new();
+    let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
+    publish_raw(&rig, &earlier.bundle, &earlier.publications()[1..]);
+    let before = rig.envelopes(&wallet.address());
+
+    let err = Session::new(&wallet, &rig.client)
+        .connect(&mut |_| {})
+        .expect_err("no store");
+    assert!(
+        matches!(err, SessionError::ContactWithoutStore { .. }),
+        "{err:?}"
+    );
+    assert_eq!(wallet.asked(), 0);
+    assert_eq!(rig.envelopes(&wallet.address()), before);
+}
+
+#[test]
+fn a_contact_of_other_keys_than_the_private_store_stops_without_publishing() {
+    let rig = Rig::new();
+    let wallet = Wallet::new();
+    let stored = generate_identity(&wallet.key, &mut |_| {}).expect("stored keys");
+    let announced = generate_identity(&wallet.key, &mut |_| {}).expect("other keys");
+    publish_raw(&rig, &stored.bundle, &stored.publications()[..1]);
+    publish_raw(&rig, &announced.bundle, &announced.publications()[1..]);
+    let before = rig.envelopes(&wallet.address());
+
+    let err = Session::new(&wallet, &rig.client)
+        .connect(&mut |_| {})
+        .expect_err("mismatch");
+    assert!(
+        matches!(err, SessionError::ContactMismatch { .. }),
+        "{err:?}"
+    );
+    assert_eq!(wallet.asked(), 1, "one signature to open the store");
+    assert_eq!(
+        rig.envelopes(&wallet.address()),
+        before,
+        "nothing published"
+    );
+}
+
+#[test]
+fn a_refusal_on_the_wallet_publishes_nothing_on_any_path() {
+    // Created: refused at the first or the second signature.
+    for refuse in [CREATE, ENABLE] {
+        let rig = Rig::new();
+        let wallet = Wallet::refusing(Some(refuse));
+        let err = Session::new(&wallet, &rig.client)
+            .connect(&mut |_| {})
+            .expect_err("refused");
+        assert!(matches!(err, SessionError::Flow(_)), "{refuse}: {err:?}");
+        assert!(
+            rig.envelopes(&wallet.address()).is_empty(),
+            "{refuse}: something was published"
+        );
+    }
+
+    // Retrieved and Completed: refused at the one signature.
+    for contacts in [true, false] {
+        let rig = Rig::new();
+        let wallet = Wallet::refusing(Some(ENABLE));
+        let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
+        let publications = earlier.publications();
+        let upto = if contacts { publications.len() } else { 1 };
+        publish_raw(&rig, &earlier.bundle, &publications[..upto]);
+        let before = rig.envelopes(&wallet.address());
+        let err = Session::new(&wallet, &rig.client)
+            .connect(&mut |_| {})
+            .expect_err("refused");
+        assert!(matches!(err, SessionError::Flow(_)), "{err:?}");
+        assert_eq!(wallet.asked(), 1);
+        assert_eq!(
+            rig.envelopes(&wallet.address()),
+            before,
+            "contacts {contacts}: something was published"
+        );
+    }
+}

@@ -136,6 +136,17 @@ pub enum Command {
         #[arg(long)]
         confirm: bool,
     },
+    /// Create the account's XMTP identity, or retrieve it if the node has one: the
+    /// node decides (2 device signatures to create, 1 to retrieve or complete; one more
+    /// with --keystore). Never replaces an identity: that is `init --force`.
+    Connect {
+        /// Also save the keys to FILE (0600), encrypted under a fresh device signature.
+        #[arg(long, value_name = "FILE")]
+        keystore: Option<PathBuf>,
+        /// Replace an existing --keystore FILE.
+        #[arg(long, requires = "keystore")]
+        force: bool,
+    },
     /// Create an XMTP identity for the account and publish it (2 device signatures).
     Init {
         /// Replace an identity already on the node.

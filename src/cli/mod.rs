@@ -5,6 +5,7 @@ mod address;
 pub mod args;
 mod completions;
 mod connect;
+mod connect_identity;
 mod context;
 mod devices;
 mod emulator;
@@ -84,6 +85,9 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
     match &cli.command {
         Command::Devices => devices::run(ui),
         Command::Address { confirm } => address::run(global, ui, *confirm),
+        Command::Connect { keystore, force } => {
+            connect_identity::run(global, ui, keystore.as_deref(), *force)
+        }
         Command::Init { force, out } => init::run(global, ui, *force, out.as_deref()),
         Command::Unlock {
             from_file,

@@ -13,6 +13,7 @@ pub struct FlowProgress<'a> {
     ui: &'a Ui,
     current: Option<PromptGuard>,
     total: Option<usize>,
+    extra: usize,
 }
 
 impl<'a> FlowProgress<'a> {
@@ -22,7 +23,15 @@ impl<'a> FlowProgress<'a> {
             ui,
             current: None,
             total: None,
+            extra: 0,
         }
+    }
+
+    /// Counts `extra` more requests than the flow announces, when the command asks for
+    /// more after a flow whose count only the node decides (`connect --keystore`).
+    pub fn with_extra(mut self, extra: usize) -> Self {
+        self.extra = extra;
+        self
     }
 
     /// Counts the requests out of `total` instead of the flow's own count, when the
@@ -66,7 +75,7 @@ impl<'a> FlowProgress<'a> {
             "Ledger: review '{}' and approve ({} of {}): it {what}",
             prompt.purpose.header(),
             prompt.step,
-            self.total.unwrap_or(prompt.total)
+            self.total.unwrap_or(prompt.total + self.extra)
         )));
     }
 

@@ -1,0 +1,95 @@
+//! `connect [--keystore FILE [--force]]`: generate the identity or retrieve it, whichever
+//! the node calls for (see [`xmtp_ledger::session::Session::connect`]).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::args::GlobalArgs;
+use super::connect::connect;
+use super::context::open_signer;
+use super::error::{CliError, session_error};
+use super::files::{check_output_file, write_private};
+use super::identity_output::IdentityOutput;
+use super::progress::{FlowProgress, report_published};
+use super::ui::Ui;
+use xmtp_ledger::flow::seal_with_new_signature;
+use xmtp_ledger::session::{ConnectOutcome, Session};
+use xmtp_ledger::signer::Signer;
+
+/// `unlock`'s JSON contract plus `"outcome"`: `created`, `retrieved` or `completed`.
+#[derive(Debug, Serialize)]
+struct ConnectOutput {
+    outcome: &'static str,
+    #[serde(flatten)]
+    identity: IdentityOutput,
+}
+
+/// Runs `connect`.
+pub fn run(
+    global: &GlobalArgs,
+    ui: &Ui,
+    keystore: Option<&Path>,
+    force: bool,
+) -> Result<(), CliError> {
+    if let Some(path) = keystore {
+        // Before the device is asked anything: a path that cannot be written fails now.
+        check_output_file(path, force)?;
+    }
+    let signer = open_signer(global, ui)?;
+    let wallet = signer.address();
+    let hd_path = signer.path().to_string();
+    ui.status(format!("account {wallet} ({hd_path})"));
+
+    let connection = connect(global, ui)?;
+    let session = Session::new(&signer, connection.client());
+    // The session's own count of approvals, plus one for the keystore.
+    let extra = usize::from(keystore.is_some());
+    let mut progress = FlowProgress::new(ui).with_extra(extra);
+    let connected = session
+        .connect(&mut |e| progress.on(e))
+        .map_err(|e| session_error(e, &connection))?;
+    progress.done();
+    report_published(ui, connection.client().url(), &connected.published);
+    connection.shutdown()?;
+
+    if let Some(path) = keystore {
+        let flow_approvals = match connected.outcome {
+            ConnectOutcome::Created => 2,
+            ConnectOutcome::Retrieved | ConnectOutcome::Completed => 1,
+        };
+        let step = flow_approvals + 1;
+        // Counted as given: the last of `step` approvals.
+        let mut progress = FlowProgress::new(ui);
+        let sealed = seal_with_new_signature(
+            &signer,
+            &connected.identity.bundle,
+            &mut |p| progress.announce(p),
+            (step, step),
+        )?;
+        progress.done();
+        write_private(path, &sealed.encode(), force)?;
+        ui.status(format!(
+            "saved the keys to {} (0600), encrypted under a new device signature",
+            path.display()
+        ));
+    }
+
+    let headline = match connected.outcome {
+        ConnectOutcome::Created => "XMTP identity created and published",
+        ConnectOutcome::Retrieved => "XMTP identity retrieved",
+        ConnectOutcome::Completed => "XMTP identity completed and published",
+    };
+    let output = ConnectOutput {
+        outcome: connected.outcome.as_str(),
+        identity: IdentityOutput::new(&wallet, hd_path, &connected.identity.bundle),
+    };
+    ui.result(&output, || {
+        format!(
+            "{}\n  outcome        {}",
+            output.identity.human(headline),
+            output.outcome
+        )
+    });
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! `xmtp-ledger connect` end to end: the software device over TCP, the node over gRPC,
+//! the binary as a person or a script runs it.
+
+mod common;
+
+use common::cli::{ACCOUNT_0, Setup};
+
+fn identity_key(run: &common::cli::Run) -> String {
+    run.json()["identity_public_key"]
+        .as_str()
+        .expect("identity_public_key")
+        .to_owned()
+}
+
+#[test]
+fn connect_twice_creates_then_retrieves_the_same_identity() {
+    let setup = Setup::new();
+    let first = setup.run(&["--json", "connect"]);
+    first.assert_code(0);
+    let json = first.json();
+    assert_eq!(json["outcome"], "created");
+    assert_eq!(json["address"], ACCOUNT_0);
+    // The unlock contract, plus the outcome.
+    let mut fields: Vec<_> = json.as_object().expect("object").keys().cloned().collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "address",
+            "contact_topic",
+            "hd_path",
+            "identity_public_key",
+            "outcome",
+            "pre_key_public_keys",
+            "private_store_topic"
+        ]
+    );
+    assert!(first.stderr.contains("(1 of 2)") && first.stderr.contains("(2 of 2)"));
+
+    let second = setup.run(&["--json", "connect"]);
+    second.assert_code(0);
+    assert_eq!(second.json()["outcome"], "retrieved");
+    assert_eq!(identity_key(&second), identity_key(&first));
+    assert!(
+        second.stderr.contains("(1 of 1)") && !second.stderr.contains("Create Identity"),
+        "one approval to retrieve: {}",
+        second.stderr
+    );
+
+    // What connect created is a valid identity for anyone.
+    let verify = setup.run(&["--json", "verify", ACCOUNT_0]);
+    verify.assert_code(0);
+    assert_eq!(
+        verify.json()["identity_public_key"].as_str(),
+        Some(identity_key(&first).as_str())
+    );
+
+    // Human output names the path taken.
+    let human = setup.run(&["connect"]);
+    human.assert_code(0);
+    assert!(
+        human.stdout.contains("XMTP identity retrieved") && human.stdout.contains("retrieved"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn connect_with_a_keystore_counts_the_extra_approval() {
+    let setup = Setup::new();
+    let keystore = setup.dir.path().join("keys.bin");
+    let keystore_arg = keystore.to_str().expect("utf-8 path");
+    let run = setup.run(&["connect", "--keystore", keystore_arg]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("(1 of 3)") && run.stderr.contains("(3 of 3)"),
+        "{}",
+        run.stderr
+    );
+    assert!(keystore.exists());
+    // An existing keystore is replaced only with --force, and refused before the device.
+    let refused = setup.run(&["connect", "--keystore", keystore_arg]);
+    refused.assert_code(1);
+    assert!(
+        !refused.stderr.contains("Ledger: review"),
+        "{}",
+        refused.stderr
+    );
+    let again = setup.run(&["connect", "--keystore", keystore_arg, "--force"]);
+    again.assert_code(0);
+    assert!(again.stderr.contains("(2 of 2)"), "{}", again.stderr);
+}
+
+#[test]
+fn a_rejection_while_connecting_publishes_nothing() {
+    for prompt in ["XMTP : Create Identity", "XMTP : Enable Identity"] {
+        let setup = Setup::with_emulator(&["--reject-containing", prompt]);
+        let run = setup.run(&["--json", "connect"]);
+        run.assert_code(20);
+        // No identity, not even half of one: a later connect starts from scratch.
+        setup.run(&["verify", ACCOUNT_0]).assert_code(4);
+        let mut setup = setup;
+        setup.restart_device(&[]);
+        let retry = setup.run(&["--json", "connect"]);
+        retry.assert_code(0);
+        assert_eq!(retry.json()["outcome"], "created", "{prompt}");
+    }
+
+    // Rejecting the one approval of a retrieval leaves the identity as it was.
+    let mut setup = Setup::new();
+    let created = setup.run(&["--json", "connect"]);
+    created.assert_code(0);
+    setup.restart_device(&["--reject-containing", "XMTP : Enable Identity"]);
+    setup.run(&["connect"]).assert_code(20);
+    setup.restart_device(&[]);
+    let retrieved = setup.run(&["--json", "connect"]);
+    retrieved.assert_code(0);
+    assert_eq!(retrieved.json()["outcome"], "retrieved");
+    assert_eq!(identity_key(&retrieved), identity_key(&created));
+}

@@ -1,9 +1,9 @@
 //! Interop with the reference JavaScript SDK, `@xmtp/xmtp-js` 13.0.4, in both directions,
 //! through the node's REST gateway (the SDK speaks HTTP/JSON only):
 //!
-//! (a) identities created by `xmtp-ledger init` (software device, gRPC) are loaded by the
-//!     SDK's `Client.create` with an ethers wallet of the same mnemonic and path, through
-//!     its network keystore provider only;
+//! (a) identities created by `xmtp-ledger init` or `connect` (software device, gRPC) are
+//!     loaded by the SDK's `Client.create` with an ethers wallet of the same mnemonic and
+//!     path, through its network keystore provider only;
 //! (b) an identity created by the SDK's `Client.create` is unlocked and verified by
 //!     `xmtp-ledger` (gRPC).
 //!
@@ -236,18 +236,25 @@ fn text(value: &Value) -> &str {
         .unwrap_or_else(|| panic!("expected a string, got {value}"))
 }
 
-/// (a) `xmtp-ledger init` → the SDK's network keystore provider, for two accounts.
+/// (a) `xmtp-ledger init` and `xmtp-ledger connect` → the SDK's network keystore
+/// provider, one account each.
 #[test]
-fn identities_from_xmtp_ledger_init_load_in_the_sdk() {
+fn identities_from_xmtp_ledger_init_and_connect_load_in_the_sdk() {
     if !sdk_available() {
         return;
     }
     let setup = Setup::new();
-    for (hd_path, address) in [(PATH_0, ACCOUNT_0), (PATH_1, LEDGER_LIVE_1)] {
-        let init = setup.xmtp_ledger(hd_path, &["init"]);
-        init.assert_code(0);
-        let ours = init.json();
+    for (hd_path, address, command) in [
+        (PATH_0, ACCOUNT_0, "init"),
+        (PATH_1, LEDGER_LIVE_1, "connect"),
+    ] {
+        let created = setup.xmtp_ledger(hd_path, &[command]);
+        created.assert_code(0);
+        let ours = created.json();
         assert_eq!(ours["address"], address);
+        if command == "connect" {
+            assert_eq!(ours["outcome"], "created");
+        }
 
         let sdk = setup.sdk(hd_path, "load", false);
         assert_eq!(sdk["ok"], true, "SDK could not load the identity: {sdk}");

@@ -82,7 +82,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
     let global = &cli.global;
     match &cli.command {
-        Command::Devices => devices::run(ui),
+        Command::Devices => devices::run(global, ui),
         Command::Address { confirm } => address::run(global, ui, *confirm),
         Command::Init { force, out } => init::run(global, ui, *force, out.as_deref()),
         Command::Unlock {

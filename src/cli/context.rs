@@ -74,22 +74,26 @@ pub fn emulator_config(global: &GlobalArgs, ui: &Ui) -> Result<DeviceConfig, Cli
 
 /// The Ethereum app on the device named by `--device`. A real device is never replaced
 /// by the software one: `emulator` has to be asked for by name.
+///
+/// `--timeout` bounds every command the device answers by itself; a command that waits for
+/// the person to approve on the device waits as long as they take.
 pub fn open_app(global: &GlobalArgs, ui: &Ui) -> Result<EthApp, CliError> {
+    let timeout = Duration::from_secs(global.timeout);
     let spec: DeviceSpec = global.device.parse()?;
     if spec == DeviceSpec::Emulator {
         let config = emulator_config(global, ui)?;
         let device = SoftwareDevice::new(config)
             .map_err(|e| CliError::Usage(format!("software device: {e}")))?;
-        return Ok(EthApp::new(Arc::new(InProcessTransport::new(Arc::new(
-            device,
-        )))));
+        return Ok(
+            EthApp::new(Arc::new(InProcessTransport::new(Arc::new(device)))).with_timeout(timeout),
+        );
     }
     let transport = spec.open(TcpOptions {
-        connect_timeout: Duration::from_secs(global.timeout),
-        // Replies wait for the person to approve on the device: no read timeout.
+        connect_timeout: timeout,
+        // Approvals take as long as the person takes; EthApp bounds the other commands.
         read_timeout: None,
     })?;
-    Ok(EthApp::new(transport))
+    Ok(EthApp::new(transport).with_timeout(timeout))
 }
 
 /// A signer for the chosen account, checked to be the Ethereum app and unlocked.

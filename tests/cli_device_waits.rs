@@ -1,18 +1,24 @@
-//! How long the CLI waits for the device: `--timeout` bounds every exchange the device
-//! answers by itself (a silent device is exit 2 after about that long, never a hang), never
-//! the time a person takes to approve.
+//! How long the CLI waits for the device, and how a person stops the wait: `--timeout`
+//! bounds every exchange the device answers by itself (a silent device is exit 2 after
+//! about that long, never a hang), never the time a person takes to approve, and Ctrl-C
+//! ends the command at any time with exit 130, "cancelled", and nothing published.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::cli::{ACCOUNT_0, Run, command};
+use common::cli::{ACCOUNT_0, Run, Service, command};
+use ledger_app::screen::reviewed_message;
 use ledger_app::tcp::TcpServer;
 use ledger_app::{ApprovalPolicy, SoftwareDevice};
+use xmtp_ledger::identity::Address;
+use xmtp_ledger::identity::topic::{contact_topic, private_store_topic};
+use xmtp_ledger::network::{BlockingClient, ClientConfig, Query};
 
 /// Longer than any run here should take: past it the run is killed and the test fails,
 /// so a hang shows up as a failure rather than a stuck test suite.
@@ -64,6 +70,32 @@ impl Running {
         }
     }
 
+    /// Waits until stderr contains `text`.
+    fn wait_for_stderr(&mut self, text: &str) {
+        while !self.stderr.lock().unwrap().contains(text) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "exited ({status}) before printing {text:?}:\n{}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                self.started.elapsed() < HANG_GUARD,
+                "no {text:?} on stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill -INT");
+        assert!(status.success());
+    }
+
     /// Waits for the exit (killing it past the hang guard) and returns what it printed and
     /// how long it ran.
     fn finish(mut self) -> (Run, Duration) {
@@ -110,14 +142,20 @@ fn a_silent_device_fails_the_command_after_the_timeout() {
     let device = format!("tcp://{}", silent_device());
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().join("identity");
-    let runs: [(&str, Vec<&str>); 2] = [
-        ("address", vec!["--timeout", "1", "address"]),
+    let runs: [(&str, Vec<&str>, bool); 3] = [
+        ("address", vec!["--timeout", "1", "address"], false),
         (
             "init --out, timeout from the environment",
             vec!["init", "--out", out_dir.to_str().unwrap()],
+            false,
+        ),
+        (
+            "address --json",
+            vec!["--timeout", "1", "--json", "address"],
+            true,
         ),
     ];
-    for (what, args) in runs {
+    for (what, args, json) in runs {
         let mut cli = command();
         cli.args(["--device", &device])
             .args(&args)
@@ -136,6 +174,18 @@ fn a_silent_device_fails_the_command_after_the_timeout() {
             "{what}: {elapsed:?}"
         );
         assert!(run.stdout.is_empty(), "{what}: {}", run.stdout);
+        if json {
+            let last = run.stderr.lines().last().unwrap_or_default();
+            let error: serde_json::Value = serde_json::from_str(last)
+                .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {last}"));
+            assert_eq!(error["code"], 2, "{error}");
+            assert!(
+                error["error"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("did not answer within 1 s")),
+                "{error}"
+            );
+        }
     }
     assert!(!out_dir.exists(), "nothing written for a failed init --out");
 }
@@ -179,4 +229,104 @@ fn the_timeout_never_cuts_an_approval() {
         elapsed >= Duration::from_secs(4),
         "two approvals: {elapsed:?}"
     );
+}
+
+/// A device whose person approves "Create Identity" and then never decides on "Enable
+/// Identity" (until released, so the server can shut down at the end of the test).
+struct Undecided {
+    server: Option<TcpServer>,
+    release: Arc<AtomicBool>,
+}
+
+impl Undecided {
+    fn start() -> Self {
+        let release = Arc::new(AtomicBool::new(false));
+        let device = Arc::new(SoftwareDevice::with_test_mnemonic());
+        let released = Arc::clone(&release);
+        device.set_approval(ApprovalPolicy::ask(move |screens| {
+            let message = reviewed_message(screens).unwrap_or_default();
+            if !message.contains("XMTP : Enable Identity") {
+                return true;
+            }
+            while !released.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            false
+        }));
+        Self {
+            server: Some(TcpServer::spawn_ephemeral(device).expect("device")),
+            release,
+        }
+    }
+
+    fn flag(&self) -> String {
+        format!("tcp://{}", self.server.as_ref().unwrap().local_addr())
+    }
+}
+
+impl Drop for Undecided {
+    fn drop(&mut self) {
+        self.release.store(true, Ordering::SeqCst);
+        if let Some(server) = self.server.take() {
+            let _ = server.shutdown();
+        }
+    }
+}
+
+/// Nothing at all on the node for `wallet`: no private store, no contact bundle.
+fn assert_nothing_published(node: &str, wallet: &str) {
+    let wallet: Address = wallet.parse().unwrap();
+    let client = BlockingClient::connect(node, ClientConfig::default()).expect("node");
+    let page = client
+        .query(&Query::topics([
+            private_store_topic(&wallet),
+            contact_topic(&wallet),
+        ]))
+        .expect("query");
+    assert!(
+        page.envelopes.is_empty(),
+        "{} envelope(s)",
+        page.envelopes.len()
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_an_approval_cancels_and_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Service::node(&dir.path().join("node.sqlite3"));
+    let network = format!("http://{}", node.addr);
+    for json in [false, true] {
+        let device = Undecided::start();
+        let mut cli = command();
+        cli.args(["--device", &device.flag(), "--network", &network])
+            .args(json.then_some("--json"))
+            .arg("init");
+        let mut running = Running::spawn(cli);
+        // The first signature is made; the second waits for the person.
+        running.wait_for_stderr("review 'XMTP : Enable Identity' and approve (2 of 2)");
+        running.interrupt();
+        let interrupted = Instant::now();
+        let (run, _) = running.finish();
+        // Promptly: the device is still waiting, and nothing else holds the process up.
+        assert!(
+            interrupted.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            interrupted.elapsed()
+        );
+        run.assert_code(130);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        let last = run.stderr.lines().last().unwrap_or_default();
+        if json {
+            let error: serde_json::Value =
+                serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {last}"));
+            assert_eq!(
+                error,
+                serde_json::json!({ "error": "cancelled", "code": 130 })
+            );
+        } else {
+            assert_eq!(last, "cancelled", "{}", run.stderr);
+        }
+        assert_nothing_published(&network, ACCOUNT_0);
+    }
 }

@@ -3,6 +3,7 @@
 
 mod address;
 pub mod args;
+mod cancel;
 mod completions;
 mod connect;
 mod context;
@@ -47,13 +48,14 @@ pub fn main() -> ExitCode {
     };
     let ui = Ui::new(cli.global.json, cli.global.quiet, cli.global.verbose);
     init_logging(cli.global.verbose, cli.global.quiet);
+    if !matches!(cli.command, Command::Node { .. } | Command::Emulator { .. }) {
+        // The services stop gracefully on Ctrl-C themselves; everything else stops at once.
+        cancel::exit_on_ctrl_c(&ui);
+    }
     match run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
-            }
+            ui.error(&e.to_string(), e.hint(), e.code());
             e.exit_code()
         }
     }

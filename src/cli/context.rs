@@ -50,16 +50,14 @@ pub fn emulator_config(global: &GlobalArgs, ui: &Ui) -> Result<DeviceConfig, Cli
         })?;
         Some(Zeroizing::new(text.trim().to_owned()))
     } else {
-        std::env::var(MNEMONIC_ENV)
-            .ok()
-            .map(|words| Zeroizing::new(words.trim().to_owned()))
+        secret_env(MNEMONIC_ENV)?.map(|words| Zeroizing::new(words.trim().to_owned()))
     };
     let mut config = match &mnemonic {
         Some(words) => DeviceConfig::new(words.as_str()),
         None => DeviceConfig::test_mnemonic(),
     };
-    if let Ok(passphrase) = std::env::var(PASSPHRASE_ENV) {
-        config = config.with_passphrase(Zeroizing::new(passphrase).as_str());
+    if let Some(passphrase) = secret_env(PASSPHRASE_ENV)? {
+        config = config.with_passphrase(passphrase.as_str());
     }
     if config.is_public_test_key() {
         ui.warn(
@@ -70,6 +68,19 @@ pub fn emulator_config(global: &GlobalArgs, ui: &Ui) -> Result<DeviceConfig, Cli
         ui.warn("SOFTWARE DEVICE: keys are in this process's memory, NOT protected by hardware.");
     }
     Ok(config)
+}
+
+/// A secret from the environment (`None` when unset). A value that is not UTF-8 is a usage
+/// error, never "unset": taking it for unset would silently fall back to the public test
+/// mnemonic, or derive another account without the passphrase. The value is never printed.
+fn secret_env(name: &str) -> Result<Option<Zeroizing<String>>, CliError> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(Zeroizing::new(value))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CliError::Usage(format!(
+            "{name} is not valid UTF-8 text; set it to the words (or passphrase) themselves"
+        ))),
+    }
 }
 
 /// The Ethereum app on the device named by `--device`. A real device is never replaced

@@ -28,6 +28,7 @@ fn help_documents_exit_codes_and_usage_errors_exit_1() {
         "3   network error",
         "4   verification failed",
         "5   decryption failed",
+        "130 cancelled (Ctrl-C)",
     ] {
         assert!(text.contains(line), "--help lacks {line:?}:\n{text}");
     }

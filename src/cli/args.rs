@@ -16,7 +16,8 @@ Exit codes:
   20  rejected on the device
   21  device locked
   22  Ethereum app not open on the device
-  23  no device found, or no permission to open it";
+  23  no device found, or no permission to open it
+  130 cancelled (Ctrl-C)";
 
 /// Bind an XMTP v2 messaging identity to an Ethereum account on a Ledger hardware wallet.
 #[derive(Debug, Parser)]

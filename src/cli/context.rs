@@ -50,16 +50,14 @@ pub fn emulator_config(global: &GlobalArgs, ui: &Ui) -> Result<DeviceConfig, Cli
         })?;
         Some(Zeroizing::new(text.trim().to_owned()))
     } else {
-        std::env::var(MNEMONIC_ENV)
-            .ok()
-            .map(|words| Zeroizing::new(words.trim().to_owned()))
+        secret_env(MNEMONIC_ENV)?.map(|words| Zeroizing::new(words.trim().to_owned()))
     };
     let mut config = match &mnemonic {
         Some(words) => DeviceConfig::new(words.as_str()),
         None => DeviceConfig::test_mnemonic(),
     };
-    if let Ok(passphrase) = std::env::var(PASSPHRASE_ENV) {
-        config = config.with_passphrase(Zeroizing::new(passphrase).as_str());
+    if let Some(passphrase) = secret_env(PASSPHRASE_ENV)? {
+        config = config.with_passphrase(passphrase.as_str());
     }
     if config.is_public_test_key() {
         ui.warn(
@@ -72,24 +70,41 @@ pub fn emulator_config(global: &GlobalArgs, ui: &Ui) -> Result<DeviceConfig, Cli
     Ok(config)
 }
 
+/// A secret from the environment (`None` when unset). A value that is not UTF-8 is a usage
+/// error, never "unset": taking it for unset would silently fall back to the public test
+/// mnemonic, or derive another account without the passphrase. The value is never printed.
+fn secret_env(name: &str) -> Result<Option<Zeroizing<String>>, CliError> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(Zeroizing::new(value))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CliError::Usage(format!(
+            "{name} is not valid UTF-8 text; set it to the words (or passphrase) themselves"
+        ))),
+    }
+}
+
 /// The Ethereum app on the device named by `--device`. A real device is never replaced
 /// by the software one: `emulator` has to be asked for by name.
+///
+/// `--timeout` bounds every command the device answers by itself; a command that waits for
+/// the person to approve on the device waits as long as they take.
 pub fn open_app(global: &GlobalArgs, ui: &Ui) -> Result<EthApp, CliError> {
+    let timeout = Duration::from_secs(global.timeout);
     let spec: DeviceSpec = global.device.parse()?;
     if spec == DeviceSpec::Emulator {
         let config = emulator_config(global, ui)?;
         let device = SoftwareDevice::new(config)
             .map_err(|e| CliError::Usage(format!("software device: {e}")))?;
-        return Ok(EthApp::new(Arc::new(InProcessTransport::new(Arc::new(
-            device,
-        )))));
+        return Ok(
+            EthApp::new(Arc::new(InProcessTransport::new(Arc::new(device)))).with_timeout(timeout),
+        );
     }
     let transport = spec.open(TcpOptions {
-        connect_timeout: Duration::from_secs(global.timeout),
-        // Replies wait for the person to approve on the device: no read timeout.
+        connect_timeout: timeout,
+        // Approvals take as long as the person takes; EthApp bounds the other commands.
         read_timeout: None,
     })?;
-    Ok(EthApp::new(transport))
+    Ok(EthApp::new(transport).with_timeout(timeout))
 }
 
 /// A signer for the chosen account, checked to be the Ethereum app and unlocked.

@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+use std::time::Duration;
+
+use super::args::GlobalArgs;
 use super::error::CliError;
 use super::ui::Ui;
 use xmtp_ledger::device::{AppStatus, DeviceListing, probe_devices};
@@ -17,10 +20,11 @@ struct Listed {
     error: Option<String>,
 }
 
-/// Lists devices; opening each one only for commands that need no user action.
-pub fn run(ui: &Ui) -> Result<(), CliError> {
+/// Lists devices; opening each one only for commands that need no user action, each
+/// bounded by `--timeout`.
+pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
     let mut listed = Vec::new();
-    for DeviceListing { info, status } in probe_devices()? {
+    for DeviceListing { info, status } in probe_devices(Duration::from_secs(global.timeout))? {
         let (state, app, app_version, error) = match status {
             AppStatus::Ethereum(config) => (
                 "ready",

@@ -80,7 +80,12 @@ impl CliError {
 
     /// The documented exit code (see `--help`).
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(match self {
+        ExitCode::from(self.code())
+    }
+
+    /// The exit code as a number, for the `--json` error document.
+    pub fn code(&self) -> u8 {
+        match self {
             Self::Usage(_) | Self::Io { .. } => 1,
             // A `--device` or `--network` value that is not understood is a usage error.
             Self::Device(DeviceError::InvalidSpec { .. }) => 1,
@@ -95,7 +100,7 @@ impl CliError {
             Self::Network(_) | Self::Endpoint(_) => 3,
             Self::Verification(_) => 4,
             Self::Decryption(_) => 5,
-        })
+        }
     }
 }
 

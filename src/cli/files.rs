@@ -97,7 +97,9 @@ pub fn create_private_dir(dir: &Path) -> Result<(), CliError> {
                     dir.display()
                 )),
             )?;
-            eprintln!(
+            // Not `eprintln!`: an unwritable stderr is no reason to panic.
+            let _ = writeln!(
+                std::io::stderr(),
                 "warning: {} was open to other users: its mode is now 0700",
                 dir.display()
             );

@@ -3,6 +3,7 @@
 
 mod address;
 pub mod args;
+mod cancel;
 mod completions;
 mod connect;
 mod connect_identity;
@@ -48,13 +49,14 @@ pub fn main() -> ExitCode {
     };
     let ui = Ui::new(cli.global.json, cli.global.quiet, cli.global.verbose);
     init_logging(cli.global.verbose, cli.global.quiet);
+    if !matches!(cli.command, Command::Node { .. } | Command::Emulator { .. }) {
+        // The services stop gracefully on Ctrl-C themselves; everything else stops at once.
+        cancel::exit_on_ctrl_c(&ui);
+    }
     match run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
-            }
+            ui.error(&e.to_string(), e.hint(), e.code());
             e.exit_code()
         }
     }
@@ -83,7 +85,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
     let global = &cli.global;
     match &cli.command {
-        Command::Devices => devices::run(ui),
+        Command::Devices => devices::run(global, ui),
         Command::Address { confirm } => address::run(global, ui, *confirm),
         Command::Connect { keystore, force } => {
             connect_identity::run(global, ui, keystore.as_deref(), *force)

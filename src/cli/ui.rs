@@ -30,20 +30,20 @@ impl Ui {
     /// A progress line on stderr (hidden by `-q`).
     pub fn status(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", message.as_ref());
+            to_stderr(message.as_ref());
         }
     }
 
     /// Detail on stderr shown with `-v`.
     pub fn detail(&self, message: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
-            eprintln!("{}", message.as_ref());
+            to_stderr(message.as_ref());
         }
     }
 
     /// A warning on stderr; shown even with `-q` because it concerns safety.
     pub fn warn(&self, message: impl AsRef<str>) {
-        eprintln!("warning: {}", message.as_ref());
+        to_stderr(&format!("warning: {}", message.as_ref()));
     }
 
     /// Tells the person what to check and approve on the device, and spins while the
@@ -64,8 +64,40 @@ impl Ui {
             spinner.enable_steady_tick(Duration::from_millis(120));
             PromptGuard(Some(spinner))
         } else {
-            eprintln!("{message}");
+            to_stderr(message);
             PromptGuard(None)
+        }
+    }
+
+    /// Reports a failure on stderr: `error: MESSAGE` and a `hint:` line, or with `--json` one
+    /// line holding the JSON document `{"error":MESSAGE,"code":EXIT_CODE}` (and `"hint"` when
+    /// there is one). Shown even with `-q`.
+    pub fn error(&self, message: &str, hint: Option<&str>, code: u8) {
+        let text = if self.json {
+            let mut document = serde_json::json!({ "error": message, "code": code });
+            if let Some(hint) = hint {
+                document["hint"] = hint.into();
+            }
+            document.to_string()
+        } else {
+            match hint {
+                Some(hint) => format!("error: {message}\nhint: {hint}"),
+                None => format!("error: {message}"),
+            }
+        };
+        to_stderr(&text);
+    }
+
+    /// Reports Ctrl-C: `cancelled` (after clearing a spinner's line), or with `--json` the
+    /// error document with code 130.
+    pub fn cancelled(&self) {
+        if self.json {
+            self.error("cancelled", None, super::cancel::EXIT_CANCELLED);
+        } else if self.stderr_is_terminal {
+            // Return to the start of the spinner's line and clear it.
+            to_stderr("\r\x1b[2Kcancelled");
+        } else {
+            to_stderr("cancelled");
         }
     }
 
@@ -80,6 +112,13 @@ impl Ui {
         // A closed stdout (e.g. `| head`) is not worth a panic.
         let _ = writeln!(stdout, "{text}");
     }
+}
+
+/// Writes one line to stderr. Unlike `eprintln!`, a stderr that cannot be written (a pipe
+/// whose reader went away) is not worth a panic: there is nowhere left to report to, and the
+/// exit code still says how the command ended.
+fn to_stderr(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Writes `bytes` to stdout. A reader that went away (`| head -1`) is not an error: the

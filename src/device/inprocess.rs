@@ -2,7 +2,8 @@
 //! bytes a USB or TCP transport would carry, with no framing in between. Used by
 //! `--device emulator` and by tests.
 
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use ledger_app::SoftwareDevice;
 use zeroize::Zeroize;
@@ -29,17 +30,56 @@ impl InProcessTransport {
     }
 }
 
-impl Transport for InProcessTransport {
-    fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
-        let mut raw = self
-            .device
-            .exchange_checked(&command.to_bytes())
-            .map_err(|dropped| DeviceError::Disconnected {
-                detail: dropped.to_string(),
-            })?;
+impl InProcessTransport {
+    fn answer(raw: Result<Vec<u8>, ledger_app::Dropped>) -> Result<ApduAnswer, DeviceError> {
+        let mut raw = raw.map_err(|dropped| DeviceError::Disconnected {
+            detail: dropped.to_string(),
+        })?;
         let answer = ApduAnswer::from_bytes(&raw);
         // The raw copy may hold a signature, which can be a secret.
         raw.zeroize();
         answer
+    }
+}
+
+impl Transport for InProcessTransport {
+    fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
+        Self::answer(self.device.exchange_checked(&command.to_bytes()))
+    }
+
+    /// Runs the command on its own thread and stops waiting after `limit` (a device slowed
+    /// down by its delay fault, or held by a review on another thread). Unlike a USB or TCP
+    /// link, nothing can arrive late in place of a later answer: each answer is returned to
+    /// the call that asked for it, so the transport stays usable after a timeout.
+    fn exchange_within(
+        &self,
+        command: &ApduCommand,
+        limit: Duration,
+    ) -> Result<ApduAnswer, DeviceError> {
+        let device = Arc::clone(&self.device);
+        let apdu = command.to_bytes();
+        let (sender, receiver) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("software-ledger-exchange".into())
+            .spawn(move || {
+                if let Err(mpsc::SendError(Ok(mut late))) =
+                    sender.send(device.exchange_checked(&apdu))
+                {
+                    // Nobody waits for it any more; it may still be a signature.
+                    late.zeroize();
+                }
+            })
+            .map_err(|source| DeviceError::Io {
+                context: "starting the software device's thread".into(),
+                source,
+            })?;
+        match receiver.recv_timeout(limit) {
+            Ok(raw) => Self::answer(raw),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(DeviceError::Timeout { after: limit }),
+            // The device panicked while answering.
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(DeviceError::Disconnected {
+                detail: "the software device failed while answering".into(),
+            }),
+        }
     }
 }

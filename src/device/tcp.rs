@@ -13,7 +13,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use zeroize::Zeroize;
 
@@ -110,9 +110,9 @@ impl TcpTransport {
         for peer in addresses {
             match TcpStream::connect_timeout(&peer, options.connect_timeout) {
                 Ok(stream) => {
+                    // The read timeout is set before each read (see `UntilDeadline`).
                     stream
-                        .set_read_timeout(options.read_timeout)
-                        .and_then(|()| stream.set_write_timeout(Some(options.connect_timeout)))
+                        .set_write_timeout(Some(options.connect_timeout))
                         // Small request frames must not wait for Nagle.
                         .and_then(|()| stream.set_nodelay(true))
                         .map_err(|e| DeviceError::Io {
@@ -148,10 +148,11 @@ impl TcpTransport {
         self.peer
     }
 
-    fn fail(&self, error: io::Error, during: &str) -> DeviceError {
+    /// `waited` is how long the operation that failed was allowed to take.
+    fn fail(&self, error: io::Error, during: &str, waited: Option<Duration>) -> DeviceError {
         match error.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => DeviceError::Timeout {
-                after: self.options.read_timeout.unwrap_or_default(),
+                after: waited.unwrap_or_default(),
             },
             io::ErrorKind::UnexpectedEof
             | io::ErrorKind::ConnectionReset
@@ -166,10 +167,13 @@ impl TcpTransport {
             },
         }
     }
-}
 
-impl Transport for TcpTransport {
-    fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
+    /// One exchange; with `limit`, the whole reply (not each read) must arrive within it.
+    fn exchange_bounded(
+        &self,
+        command: &ApduCommand,
+        limit: Option<Duration>,
+    ) -> Result<ApduAnswer, DeviceError> {
         // A panic while holding the lock leaves the Option in place; the stream state is
         // handled below like any other failure.
         let mut guard = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
@@ -181,14 +185,25 @@ impl Transport for TcpTransport {
                 ),
             });
         };
+        // The tighter of the call's limit and the transport's own read timeout.
+        let waited = match (limit, self.options.read_timeout) {
+            (Some(limit), Some(own)) => Some(limit.min(own)),
+            (limit, own) => limit.or(own),
+        };
+        // An instant too far away to represent is no deadline at all.
+        let deadline = waited.and_then(|w| Instant::now().checked_add(w));
         let frame = encode_request(&command.to_bytes());
         let result = stream
             .write_all(&frame)
             .and_then(|()| stream.flush())
-            .map_err(|e| self.fail(e, "sending to"))
+            .map_err(|e| self.fail(e, "sending to", Some(self.options.connect_timeout)))
             .and_then(|()| {
-                read_reply(stream).map_err(|e| match e {
-                    ReplyError::Io(e) => self.fail(e, "reading from"),
+                let mut reader = UntilDeadline {
+                    stream: &*stream,
+                    deadline,
+                };
+                read_reply(&mut reader).map_err(|e| match e {
+                    ReplyError::Io(e) => self.fail(e, "reading from", waited),
                     ReplyError::TooLong(len) => DeviceError::malformed(format!(
                         "reply declares {len} data bytes (more than {MAX_REPLY_DATA})"
                     )),
@@ -201,6 +216,50 @@ impl Transport for TcpTransport {
             }
         }
         result
+    }
+}
+
+/// Reads from a stream, failing with `TimedOut` once `deadline` has passed, however the
+/// bytes trickle in: each read may wait only for what is left of the time.
+struct UntilDeadline<'a> {
+    stream: &'a TcpStream,
+    deadline: Option<Instant>,
+}
+
+impl Read for UntilDeadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let remaining = match self.deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                // A zero read timeout means "none" to the OS: time is simply up.
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                Some(left)
+            }
+            None => None,
+        };
+        self.stream.set_read_timeout(remaining)?;
+        let mut stream = self.stream;
+        stream.read(buf)
+    }
+}
+
+impl Transport for TcpTransport {
+    /// Waits for the reply as long as [`TcpOptions::read_timeout`] allows.
+    fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
+        self.exchange_bounded(command, None)
+    }
+
+    /// Waits for the whole reply at most `limit` (or the transport's read timeout, if
+    /// shorter); after a timeout the connection is dropped, since the late reply may still
+    /// arrive on it.
+    fn exchange_within(
+        &self,
+        command: &ApduCommand,
+        limit: Duration,
+    ) -> Result<ApduAnswer, DeviceError> {
+        self.exchange_bounded(command, Some(limit))
     }
 }
 

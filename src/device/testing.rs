@@ -1,7 +1,9 @@
 //! Test support: a scripted Ethereum app behind the `mockall` [`MockTransport`], signing with a
 //! fixed key, so the layers above the transport can be tested byte for byte.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use k256::ecdsa::SigningKey;
 
@@ -29,7 +31,10 @@ pub(crate) struct FakeApp {
     message: Option<(usize, Vec<u8>)>,
     last_signature: Option<Vec<u8>>,
     pub(crate) tamper: Tamper,
+    /// Every command, in order.
     pub(crate) log: Vec<ApduCommand>,
+    /// The commands sent with a time limit, and the limit.
+    pub(crate) bounded: Vec<(ApduCommand, Duration)>,
 }
 
 pub(crate) fn key() -> SigningKey {
@@ -71,6 +76,7 @@ impl FakeApp {
             last_signature: None,
             tamper: Tamper::None,
             log: Vec::new(),
+            bounded: Vec::new(),
         }
     }
 
@@ -148,21 +154,37 @@ impl FakeApp {
 }
 
 /// An [`EthApp`] over a mock transport answered by a [`FakeApp`]; the state is shared so a
-/// test can inspect the APDUs sent and set tampering.
+/// test can inspect the APDUs sent and set tampering. Bounded and unbounded exchanges are
+/// answered alike; [`FakeApp::bounded`] records which were bounded.
 pub(crate) fn fake_app() -> (EthApp, Arc<Mutex<FakeApp>>) {
     let state = Arc::new(Mutex::new(FakeApp::new()));
-    let shared = Arc::clone(&state);
     let mut mock = MockTransport::new();
+    let shared = Arc::clone(&state);
     mock.expect_exchange()
         .returning(move |command| Ok(shared.lock().unwrap().answer(command)));
+    let shared = Arc::clone(&state);
+    mock.expect_exchange_within()
+        .returning(move |command, limit| {
+            let mut app = shared.lock().unwrap();
+            app.bounded.push((command.clone(), limit));
+            Ok(app.answer(command))
+        });
     (EthApp::from_transport(mock), state)
 }
 
-/// An [`EthApp`] whose every exchange answers `data` with status `sw`, expecting `times` calls.
+/// An [`EthApp`] whose every exchange, bounded or not, answers `data` with status `sw`; more
+/// than `times` exchanges fail the test.
 pub(crate) fn answering(data: Vec<u8>, sw: u16, times: usize) -> EthApp {
+    let count = Arc::new(AtomicUsize::new(0));
+    let answer = move || {
+        let sent = count.fetch_add(1, Ordering::SeqCst) + 1;
+        assert!(sent <= times, "{sent} exchanges, expected at most {times}");
+        Ok(ApduAnswer::new(data.clone(), sw))
+    };
     let mut mock = MockTransport::new();
-    mock.expect_exchange()
-        .times(times)
-        .returning(move |_| Ok(ApduAnswer::new(data.clone(), sw)));
+    let unbounded = answer.clone();
+    mock.expect_exchange().returning(move |_| unbounded());
+    mock.expect_exchange_within()
+        .returning(move |_, _| answer());
     EthApp::from_transport(mock)
 }

@@ -4,6 +4,8 @@
 //! lives in the implementations; the meaning of commands and status words lives above, in
 //! [`super::eth_app`]. Nothing above this trait knows which transport it has.
 
+use std::time::Duration;
+
 use zeroize::Zeroize;
 
 use super::error::{DeviceError, SW_OK};
@@ -166,25 +168,69 @@ impl std::fmt::Debug for ApduAnswer {
 
 /// One APDU exchange with a device: send a command, wait for its answer.
 ///
-/// Implementations block until the answer arrives (or their timeout expires); async callers
-/// run them on `spawn_blocking`. An answer with any status word is `Ok`: only failures of the
-/// link itself (not found, permission, disconnected, timeout, malformed framing) are errors.
-/// Exchanges are serialized: a device has one command outstanding at a time.
+/// Two ways to wait, because two kinds of command exist:
+/// - [`Transport::exchange`] waits as long as it takes (up to a limit the transport itself may
+///   be configured with): the answer may come only after a person reviews and approves on the
+///   device, and nobody can say how long a person takes.
+/// - [`Transport::exchange_within`] waits at most `limit`: the device answers by itself (app
+///   configuration, an address without confirmation), so a device silent that long is stuck,
+///   and the caller gets [`DeviceError::Timeout`] instead of a hang.
+///
+/// Implementations block until the answer arrives or the wait ends; async callers run them on
+/// `spawn_blocking`. An answer with any status word is `Ok`: only failures of the link itself
+/// (not found, permission, disconnected, timeout, malformed framing) are errors. Exchanges
+/// are serialized: a device has one command outstanding at a time.
+///
+/// A link that timed out in the middle of an exchange may still deliver that exchange's late
+/// answer, which would then be read as the answer to the next command. A transport over such
+/// a link (USB, TCP) therefore refuses every later exchange ([`DeviceError::Disconnected`])
+/// rather than risk reading a stale answer.
 #[cfg_attr(test, mockall::automock)]
 pub trait Transport: Send + Sync {
-    /// Sends `command` and returns the device's answer.
+    /// Sends `command` and returns the device's answer, waiting as long as it takes.
     fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError>;
+
+    /// Sends `command` and returns the device's answer, or [`DeviceError::Timeout`] once
+    /// `limit` has passed without one.
+    ///
+    /// The default waits as long as [`Transport::exchange`] does: right for a transport that
+    /// answers at once (in memory). Every transport over a link that can go silent (USB, TCP,
+    /// another thread) overrides it.
+    fn exchange_within(
+        &self,
+        command: &ApduCommand,
+        limit: Duration,
+    ) -> Result<ApduAnswer, DeviceError> {
+        let _ = limit;
+        self.exchange(command)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
     fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
         (**self).exchange(command)
     }
+
+    fn exchange_within(
+        &self,
+        command: &ApduCommand,
+        limit: Duration,
+    ) -> Result<ApduAnswer, DeviceError> {
+        (**self).exchange_within(command, limit)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
         (**self).exchange(command)
+    }
+
+    fn exchange_within(
+        &self,
+        command: &ApduCommand,
+        limit: Duration,
+    ) -> Result<ApduAnswer, DeviceError> {
+        (**self).exchange_within(command, limit)
     }
 }
 

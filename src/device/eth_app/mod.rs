@@ -15,6 +15,7 @@ mod apdu;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use crate::identity::{Address, WalletSignature};
 
@@ -37,10 +38,25 @@ pub use apdu::{
 ///
 /// Make one `EthApp` per device and clone it: two `EthApp`s built over the same transport do
 /// not coordinate.
+///
+/// Commands the device answers by itself (app configuration, the open app, an address not
+/// shown for confirmation) get [`DeviceError::Timeout`] after [`EthApp::timeout`]; commands
+/// that may wait for a person (an address shown for confirmation, every personal_sign chunk)
+/// wait as long as the person takes.
 #[derive(Clone)]
 pub struct EthApp {
     transport: Arc<dyn Transport>,
     session: Arc<Mutex<()>>,
+    timeout: Duration,
+}
+
+/// What the answer to a command waits for, which decides whether its wait is bounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Awaits {
+    /// Only the device, which answers at once: silence past the timeout means it is stuck.
+    Device,
+    /// A person reviewing on the device: no limit.
+    Person,
 }
 
 impl fmt::Debug for EthApp {
@@ -50,12 +66,28 @@ impl fmt::Debug for EthApp {
 }
 
 impl EthApp {
-    /// A client over `transport`.
+    /// How long [`EthApp::new`] lets a command that needs no approval take.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// A client over `transport`, with [`EthApp::DEFAULT_TIMEOUT`].
     pub fn new(transport: Arc<dyn Transport>) -> Self {
         Self {
             transport,
             session: Arc::new(Mutex::new(())),
+            timeout: Self::DEFAULT_TIMEOUT,
         }
+    }
+
+    /// The same client, with `timeout` for every command that needs no approval (never for
+    /// those that wait for a person).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long a command that needs no approval may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// A client that owns `transport`.
@@ -75,8 +107,11 @@ impl EthApp {
     }
 
     /// Sends one command; returns the data of a `9000` answer, or the status word's error.
-    fn call(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
-        let answer = self.transport.exchange(command)?;
+    fn call(&self, command: &ApduCommand, awaits: Awaits) -> Result<ApduAnswer, DeviceError> {
+        let answer = match awaits {
+            Awaits::Device => self.transport.exchange_within(command, self.timeout)?,
+            Awaits::Person => self.transport.exchange(command)?,
+        };
         tracing::debug!(
             cla = command.cla(),
             ins = command.ins(),
@@ -98,7 +133,7 @@ impl EthApp {
 
     fn app_configuration_unlocked(&self) -> Result<AppConfiguration, DeviceError> {
         let command = ApduCommand::new(CLA, INS_GET_APP_CONFIGURATION, 0x00, 0x00, Vec::new())?;
-        AppConfiguration::parse(self.call(&command)?.data())
+        AppConfiguration::parse(self.call(&command, Awaits::Device)?.data())
     }
 
     /// The OS's GET APP AND VERSION (`B0 01 00 00`): which app is open (`BOLOS` = dashboard).
@@ -109,7 +144,7 @@ impl EthApp {
 
     fn app_and_version_unlocked(&self) -> Result<AppAndVersion, DeviceError> {
         let command = ApduCommand::new(CLA_OS, INS_OS_GET_APP_AND_VERSION, 0x00, 0x00, Vec::new())?;
-        AppAndVersion::parse(self.call(&command)?.data())
+        AppAndVersion::parse(self.call(&command, Awaits::Device)?.data())
     }
 
     /// Checks that the Ethereum app is the one open and answering; returns its configuration.
@@ -169,10 +204,10 @@ impl EthApp {
         path: &DerivationPath,
         options: AddressOptions,
     ) -> Result<PublicAddress, DeviceError> {
-        let p1 = if options.confirm {
-            P1_CONFIRM
+        let (p1, awaits) = if options.confirm {
+            (P1_CONFIRM, Awaits::Person)
         } else {
-            P1_NON_CONFIRM
+            (P1_NON_CONFIRM, Awaits::Device)
         };
         let p2 = if options.chain_code {
             P2_CHAINCODE
@@ -181,7 +216,7 @@ impl EthApp {
         };
         let command = ApduCommand::new(CLA, INS_GET_PUBLIC_KEY, p1, p2, path.to_apdu_bytes())?;
         let _session = self.session();
-        PublicAddress::parse(self.call(&command)?.data(), options.chain_code)
+        PublicAddress::parse(self.call(&command, awaits)?.data(), options.chain_code)
     }
 
     /// The account address at `path`, without showing it on the device.
@@ -207,7 +242,10 @@ impl EthApp {
         let last = commands.len() - 1;
         let mut final_answer = None;
         for (i, command) in commands.iter().enumerate() {
-            let answer = self.call(command)?;
+            // Every chunk may wait for a person, not only the last: apps 1.9.20 to 1.17
+            // review the message chunk by chunk and answer a chunk only once the person has
+            // scrolled through it (reference §1, "streaming"), so no chunk is bounded.
+            let answer = self.call(command, Awaits::Person)?;
             if i < last {
                 if !answer.data().is_empty() {
                     return Err(DeviceError::malformed(format!(

@@ -9,6 +9,7 @@ use crate::device::testing::{
 };
 use crate::device::transport::MockTransport;
 use crate::signer::{SignError, sign_verified};
+use std::time::Duration;
 
 const XMTP_TEXT: &str =
     "XMTP : Create Identity\n0a0b\n\nFor more info: https://xmtp.org/signatures/";
@@ -339,7 +340,7 @@ fn an_error_on_a_middle_chunk_stops_the_stream() {
 #[test]
 fn transport_errors_pass_through_unchanged() {
     let mut mock = MockTransport::new();
-    mock.expect_exchange().times(1).returning(|_| {
+    mock.expect_exchange_within().times(1).returning(|_, _| {
         Err(DeviceError::Disconnected {
             detail: "unplugged".into(),
         })
@@ -422,7 +423,7 @@ fn app_and_version_parses_and_checks_lengths() {
 /// A mock that answers `B0 01` with `os` and `E0 06` with `eth`.
 fn os_and_eth(os: (Vec<u8>, u16), eth: (Vec<u8>, u16)) -> EthApp {
     let mut mock = MockTransport::new();
-    mock.expect_exchange().returning(move |command| {
+    mock.expect_exchange_within().returning(move |command, _| {
         let (data, status) = if command.cla() == CLA_OS { &os } else { &eth };
         Ok(ApduAnswer::new(data.clone(), *status))
     });
@@ -474,4 +475,82 @@ fn ensure_ethereum_app_names_the_open_app() {
         .ensure_ethereum_app()
         .unwrap();
     assert_eq!(config.version.to_string(), "1.22.0");
+}
+
+#[test]
+fn only_commands_that_wait_for_a_person_are_unbounded() {
+    let (app, state) = fake_app();
+    let app = app.with_timeout(Duration::from_secs(7));
+    app.app_and_version().unwrap();
+    app.ensure_ethereum_app().unwrap();
+    app.status();
+    app.get_address(&path(), AddressOptions::default()).unwrap();
+    app.get_address(
+        &path(),
+        AddressOptions {
+            confirm: false,
+            chain_code: true,
+        },
+    )
+    .unwrap();
+    // Shown for confirmation, and every chunk of a two-chunk personal_sign: a person's pace.
+    app.get_address(
+        &path(),
+        AddressOptions {
+            confirm: true,
+            chain_code: false,
+        },
+    )
+    .unwrap();
+    app.sign_personal_message(&path(), &[b'x'; 300]).unwrap();
+
+    let state = state.lock().unwrap();
+    let bounded: Vec<(u8, u8, u8, Duration)> = state
+        .bounded
+        .iter()
+        .map(|(c, limit)| (c.cla(), c.ins(), c.p1(), *limit))
+        .collect();
+    let seven = Duration::from_secs(7);
+    assert_eq!(
+        bounded,
+        [
+            (0xB0, 0x01, 0, seven),
+            (0xB0, 0x01, 0, seven),
+            (0xE0, 0x06, 0, seven),
+            (0xB0, 0x01, 0, seven),
+            (0xE0, 0x06, 0, seven),
+            (0xE0, 0x02, 0, seven),
+            (0xE0, 0x02, 0, seven),
+        ]
+    );
+    // Everything after those went unbounded, in this order.
+    assert_eq!(
+        state.log[bounded.len()..]
+            .iter()
+            .map(|c| (c.ins(), c.p1()))
+            .collect::<Vec<_>>(),
+        [(0x02, 0x01), (0x08, 0x00), (0x08, 0x80)]
+    );
+    assert_eq!(EthApp::DEFAULT_TIMEOUT, Duration::from_secs(30));
+}
+
+#[test]
+fn a_timeout_of_the_transport_reaches_the_caller_unchanged() {
+    let mut mock = MockTransport::new();
+    mock.expect_exchange_within()
+        .times(1)
+        .returning(|_, limit| Err(DeviceError::Timeout { after: limit }));
+    let error = EthApp::from_transport(mock)
+        .with_timeout(Duration::from_secs(2))
+        .app_configuration()
+        .unwrap_err();
+    assert!(
+        matches!(error, DeviceError::Timeout { after } if after == Duration::from_secs(2)),
+        "{error:?}"
+    );
+    assert_eq!(error.kind(), DeviceErrorKind::Timeout);
+    assert!(
+        error.to_string().contains("did not answer within 2 s"),
+        "{error}"
+    );
 }

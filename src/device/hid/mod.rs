@@ -1,32 +1,33 @@
-//! USB HID transport to a real Ledger, through `ledger-transport-hid` (hidapi, hidraw backend
-//! on Linux, so the usage page is known and errors carry the OS's reason).
+//! USB HID transport to a real Ledger, over hidapi (hidraw backend on Linux, so the usage page
+//! is known and errors carry the OS's reason), with the Ledger report framing of [`framing`].
 //!
 //! The APDU interface is HID interface 0 with usage page `0xFFA0`; a U2F/FIDO interface
 //! (usage page `0xF1D0`) never answers APDUs, so it is filtered out. I/O is blocking: a command
-//! that needs the user's approval keeps the call waiting for as long as the user takes.
+//! that needs the user's approval keeps the call waiting for as long as the user takes, and
+//! [`Transport::exchange_within`] bounds the others by reading each report with a timeout.
 //!
 //! Open each device once per process and share the transport (`Arc`): hidapi handles to the
 //! same device opened twice interfere (ruabmbua/hidapi-rs#81).
 
+pub mod framing;
+
 use std::fmt;
 use std::io;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use ledger_transport_hid::hidapi::{self, HidApi, HidError};
-use ledger_transport_hid::{LedgerHIDError, TransportNativeHID};
+use hidapi::{HidApi, HidDevice, HidError};
+use zeroize::Zeroize;
 
 use super::error::DeviceError;
 use super::eth_app::{AppStatus, EthApp};
 use super::transport::{ApduAnswer, ApduCommand, Transport};
+use framing::{AnswerAssembler, FramingError, REPORT_SIZE, request_reports};
 
 /// USB vendor id of every current Ledger device.
 pub const LEDGER_VENDOR_ID: u16 = 0x2C97;
 /// HID usage page of the APDU interface.
 pub const LEDGER_USAGE_PAGE: u16 = 0xFFA0;
-
-/// How long `ledger-transport-hid` waits for each HID report before giving up (its constant
-/// `LEDGER_TIMEOUT`, in milliseconds). A timeout surfaces as an "incomplete header".
-const LIBRARY_READ_TIMEOUT: Duration = Duration::from_millis(10_000_000);
 
 /// Ledger hardware models, identified by USB product id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -166,14 +167,17 @@ pub struct DeviceListing {
 }
 
 /// Lists the Ledgers on USB and asks each which app is open (only commands that need no user
-/// action: `B0 01` and GET APP CONFIGURATION). A device that cannot be opened is listed with
-/// [`AppStatus::Error`] (e.g. [`DeviceError::PermissionDenied`]) rather than failing the list.
-pub fn probe_devices() -> Result<Vec<DeviceListing>, DeviceError> {
+/// action: `B0 01` and GET APP CONFIGURATION, each given at most `timeout`). A device that
+/// cannot be opened, or does not answer in time, is listed with [`AppStatus::Error`] (e.g.
+/// [`DeviceError::PermissionDenied`], [`DeviceError::Timeout`]) rather than failing the list.
+pub fn probe_devices(timeout: Duration) -> Result<Vec<DeviceListing>, DeviceError> {
     Ok(list_devices()?
         .into_iter()
         .map(|info| {
             let status = match HidTransport::open(&info) {
-                Ok(transport) => EthApp::from_transport(transport).status(),
+                Ok(transport) => EthApp::from_transport(transport)
+                    .with_timeout(timeout)
+                    .status(),
                 Err(error) => AppStatus::Error(error),
             };
             DeviceListing { info, status }
@@ -183,7 +187,9 @@ pub fn probe_devices() -> Result<Vec<DeviceListing>, DeviceError> {
 
 /// A Ledger over USB HID.
 pub struct HidTransport {
-    inner: TransportNativeHID,
+    /// `None` once an exchange failed halfway: the device may still send that exchange's
+    /// answer, which would be read as the answer to the next command.
+    device: Mutex<Option<HidDevice>>,
     info: HidDeviceInfo,
 }
 
@@ -229,66 +235,140 @@ impl HidTransport {
 
     fn open_device(api: &HidApi, device: &hidapi::DeviceInfo) -> Result<Self, DeviceError> {
         let info = info_of(device);
-        let inner = TransportNativeHID::open_device(api, device)
-            .map_err(|e| map_ledger_hid_error(e, &info.path))?;
+        let handle = device
+            .open_device(api)
+            .map_err(|e| map_hid_error(&e, &info.path))?;
+        // Reads wait (up to their timeout) rather than return nothing at once.
+        handle
+            .set_blocking_mode(true)
+            .map_err(|e| map_hid_error(&e, &info.path))?;
         tracing::debug!(model = %info.model, path = %info.path, "opened Ledger over USB HID");
-        Ok(Self { inner, info })
+        Ok(Self {
+            device: Mutex::new(Some(handle)),
+            info,
+        })
     }
 
     /// What was opened.
     pub fn info(&self) -> &HidDeviceInfo {
         &self.info
     }
+
+    /// One exchange; with `limit`, the whole answer (every report of it) must arrive within it.
+    fn exchange_bounded(
+        &self,
+        command: &ApduCommand,
+        limit: Option<Duration>,
+    ) -> Result<ApduAnswer, DeviceError> {
+        // The guarded handle is only ever taken out whole, so a panic leaves nothing half done.
+        let mut guard = self.device.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(device) = guard.as_ref() else {
+            return Err(DeviceError::Disconnected {
+                detail: format!(
+                    "an earlier exchange with the Ledger at {} failed and its answer may still \
+                     arrive; unplug and replug it",
+                    self.info.path
+                ),
+            });
+        };
+        // An instant too far away to represent is no deadline at all.
+        let deadline = limit.and_then(|limit| Instant::now().checked_add(limit));
+        let result = self.exchange_on(device, command, deadline, limit);
+        if result.is_err() {
+            // Out of step with the device: never read from this handle again.
+            *guard = None;
+        }
+        result
+    }
+
+    fn exchange_on(
+        &self,
+        device: &HidDevice,
+        command: &ApduCommand,
+        deadline: Option<Instant>,
+        limit: Option<Duration>,
+    ) -> Result<ApduAnswer, DeviceError> {
+        for mut report in request_reports(&command.to_bytes()) {
+            let written = device.write(&report);
+            // The reports of a personal_sign chunk hold the message.
+            report.zeroize();
+            if written.map_err(|e| map_hid_error(&e, &self.info.path))? < report.len() {
+                return Err(DeviceError::Disconnected {
+                    detail: "the Ledger took only part of a HID report".into(),
+                });
+            }
+        }
+        let mut assembler = AnswerAssembler::default();
+        let mut report = [0u8; REPORT_SIZE];
+        loop {
+            let timeout_ms = match deadline {
+                None => -1,
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(DeviceError::Timeout {
+                            after: limit.unwrap_or_default(),
+                        });
+                    }
+                    // Rounded up, so the last read never times out a moment early.
+                    i32::try_from(left.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
+                }
+            };
+            let read = device
+                .read_timeout(&mut report, timeout_ms)
+                .map_err(|e| map_hid_error(&e, &self.info.path));
+            let read = match read {
+                Ok(read) => read,
+                Err(error) => {
+                    report.zeroize();
+                    return Err(error);
+                }
+            };
+            if read == 0 {
+                // hidapi's timeout: loop to see whether the deadline has passed.
+                continue;
+            }
+            let pushed = assembler.push(&report[..read]);
+            report.zeroize();
+            match pushed {
+                Ok(Some(mut raw)) => {
+                    let answer = ApduAnswer::from_bytes(&raw);
+                    raw.zeroize();
+                    return answer;
+                }
+                Ok(None) => {}
+                Err(error) => return Err(map_framing_error(error)),
+            }
+        }
+    }
 }
 
 impl Transport for HidTransport {
     fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
-        // ApduCommand guarantees ≤ 255 data bytes, so the library's unchecked `Lc` cast is safe.
-        let apdu = ledger_apdu::APDUCommand {
-            cla: command.cla(),
-            ins: command.ins(),
-            p1: command.p1(),
-            p2: command.p2(),
-            data: command.data(),
-        };
-        let answer = self
-            .inner
-            .exchange(&apdu)
-            .map_err(|e| map_ledger_hid_error(e, &self.info.path))?;
-        // `APDUAnswer` keeps the full answer; its SW is never interpreted here.
-        Ok(ApduAnswer::new(answer.data().to_vec(), answer.retcode()))
+        self.exchange_bounded(command, None)
+    }
+
+    /// Reads the answer's reports with a timeout, so that the whole answer must arrive within
+    /// `limit`; after a timeout the handle is dropped, since the late answer may still arrive.
+    fn exchange_within(
+        &self,
+        command: &ApduCommand,
+        limit: Duration,
+    ) -> Result<ApduAnswer, DeviceError> {
+        self.exchange_bounded(command, Some(limit))
     }
 }
 
-/// Maps a `ledger-transport-hid` error to what a user can act on.
-pub(crate) fn map_ledger_hid_error(error: LedgerHIDError, path: &str) -> DeviceError {
+/// A report that does not continue the answer.
+fn map_framing_error(error: FramingError) -> DeviceError {
     match error {
-        LedgerHIDError::DeviceNotFound => DeviceError::NotFound { serial: None },
-        LedgerHIDError::Comm(what) => map_comm_error(what),
-        LedgerHIDError::Hid(error) => map_hid_error(&error, path),
-        LedgerHIDError::Io(error) => map_io_error(error, path),
-        LedgerHIDError::UTF8(error) => DeviceError::malformed(error.to_string()),
-    }
-}
-
-/// The library's framing errors are static strings; these are all it produces (0.11.0).
-fn map_comm_error(what: &'static str) -> DeviceError {
-    match what {
         // Reports from another conversation (another program reading the same hidraw node).
-        "Invalid channel" | "Invalid tag" | "Invalid sequence idx" => DeviceError::Busy {
-            detail: format!("HID framing: {what}"),
-        },
-        // Its per-report read returns 0 bytes when its (very long) timeout expires.
-        "Read error. Incomplete header" => DeviceError::Timeout {
-            after: LIBRARY_READ_TIMEOUT,
-        },
-        "USB write error. Could not send whole message" => DeviceError::Disconnected {
-            detail: what.to_owned(),
-        },
-        "response was too short" => DeviceError::malformed("answer shorter than a status word"),
-        other => DeviceError::Hid {
-            detail: other.to_owned(),
-        },
+        FramingError::Channel(_) | FramingError::Tag(_) | FramingError::Sequence { .. } => {
+            DeviceError::Busy {
+                detail: format!("HID framing: {error}"),
+            }
+        }
+        FramingError::Short { .. } => DeviceError::malformed(error.to_string()),
     }
 }
 
@@ -351,9 +431,6 @@ fn map_io_error(error: io::Error, path: &str) -> DeviceError {
         | io::ErrorKind::NotConnected => DeviceError::Disconnected {
             detail: error.to_string(),
         },
-        io::ErrorKind::TimedOut => DeviceError::Timeout {
-            after: LIBRARY_READ_TIMEOUT,
-        },
         _ => DeviceError::Io {
             context: format!("talking to {path}"),
             source: error,
@@ -408,11 +485,11 @@ mod tests {
 
     #[test]
     fn permission_errors_name_the_path_and_the_udev_rules() {
-        let error = map_ledger_hid_error(
-            LedgerHIDError::Hid(HidError::HidApiError {
+        let error = map_hid_error(
+            &HidError::HidApiError {
                 message: "Failed to open a device with path '/dev/hidraw3': Permission denied"
                     .into(),
-            }),
+            },
             "/dev/hidraw3",
         );
         assert_eq!(error.kind(), DeviceErrorKind::PermissionDenied);
@@ -448,33 +525,24 @@ mod tests {
                 "{message}: {error:?}"
             );
         }
-        assert!(matches!(
-            map_comm_error("USB write error. Could not send whole message"),
-            DeviceError::Disconnected { .. }
-        ));
     }
 
     #[test]
     fn framing_errors_are_typed() {
         assert!(matches!(
-            map_comm_error("Invalid channel"),
+            map_framing_error(FramingError::Channel(0x0102)),
             DeviceError::Busy { .. }
         ));
         assert!(matches!(
-            map_comm_error("Invalid sequence idx"),
+            map_framing_error(FramingError::Sequence {
+                expected: 1,
+                got: 0
+            }),
             DeviceError::Busy { .. }
         ));
         assert!(matches!(
-            map_comm_error("Read error. Incomplete header"),
-            DeviceError::Timeout { .. }
-        ));
-        assert!(matches!(
-            map_comm_error("response was too short"),
+            map_framing_error(FramingError::Short { len: 3 }),
             DeviceError::Malformed { .. }
-        ));
-        assert!(matches!(
-            map_ledger_hid_error(LedgerHIDError::DeviceNotFound, ""),
-            DeviceError::NotFound { serial: None }
         ));
         assert!(matches!(
             map_hid_error(&HidError::InitializationError, ""),
@@ -500,7 +568,7 @@ mod tests {
                     HidTransport::open_first(),
                     Err(DeviceError::NotFound { serial: None })
                 ));
-                assert!(probe_devices().unwrap().is_empty());
+                assert!(probe_devices(Duration::from_secs(1)).unwrap().is_empty());
             }
             Ok(devices) => assert!(devices.iter().all(|d| !d.path.is_empty()), "{devices:?}"),
             Err(error) => assert!(

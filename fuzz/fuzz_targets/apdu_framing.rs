@@ -14,19 +14,56 @@
 //!   `ApduCommand`: a parsed command re-serializes through `ApduCommand::new(..).to_bytes()` to
 //!   the same bytes (a 4-byte APDU gains `Lc = 0`), and a command the host builds always
 //!   parses back on the device.
+//! - `xmtp_ledger::device::hid::framing` (the USB HID report framing): the input cut into
+//!   64-byte reports is pushed into an `AnswerAssembler` until it fails or completes.
+//!   Invariants: a completed answer is exactly as long as the first report declares and is
+//!   the reports' payload bytes in order; a command framed by `request_reports` reassembles
+//!   (report ids dropped) to the same bytes.
 #![no_main]
 
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use xmtp_ledger::device::tcp::{MAX_REPLY_DATA, ReplyError, read_reply};
+use xmtp_ledger::device::hid::framing::{AnswerAssembler, REPORT_SIZE, request_reports};
 use xmtp_ledger::device::{ApduAnswer, ApduCommand};
 
 fuzz_target!(|data: &[u8]| {
     answer(data);
     socket_frames(data);
     command(data);
+    hid_reports(data);
 });
+
+fn hid_reports(data: &[u8]) {
+    let mut assembler = AnswerAssembler::default();
+    let mut payload = Vec::new();
+    for (i, report) in data.chunks(REPORT_SIZE).enumerate() {
+        match assembler.push(report) {
+            Ok(Some(answer)) => {
+                payload.extend_from_slice(&report[5..]);
+                let declared = usize::from(u16::from_be_bytes([payload[0], payload[1]]));
+                assert_eq!(answer.len(), declared);
+                assert_eq!(answer, payload[2..2 + declared]);
+                break;
+            }
+            Ok(None) => {
+                assert!(report.len() >= 5 + usize::from(i == 0) * 2);
+                payload.extend_from_slice(&report[5..]);
+            }
+            Err(_) => break,
+        }
+    }
+    // What the host frames, the same framing reassembles.
+    let apdu = &data[..data.len().min(260)];
+    let mut assembler = AnswerAssembler::default();
+    let mut whole = None;
+    for report in request_reports(apdu) {
+        assert!(whole.is_none(), "reports after the answer was complete");
+        whole = assembler.push(&report[1..]).expect("our own framing");
+    }
+    assert_eq!(whole.as_deref(), Some(apdu));
+}
 
 fn answer(data: &[u8]) {
     let host = ApduAnswer::from_bytes(data);

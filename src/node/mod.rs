@@ -29,6 +29,7 @@
 
 mod blocking;
 mod db_file;
+pub(crate) mod grpc_codec;
 mod query;
 pub mod rest;
 mod service;

@@ -9,12 +9,23 @@ mod common;
 use std::net::SocketAddr;
 
 use prost::bytes::{Buf, BufMut};
+use serde_json::json;
 use tempfile::TempDir;
 use tonic::Code;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
+use xmtp_ledger::identity::AuthToken;
+use xmtp_ledger::network::now_ns;
 use xmtp_ledger::node::{self, NodeConfig, RunningNode};
+use xmtp_ledger::proto::message_api::v1 as api;
+use xmtp_ledger::proto::message_api::v1::message_api_client::MessageApiClient;
+
+use common::fixtures::{envelope, identity, token};
+use common::http::{request_head, request_raw};
+
+const HOUR_NS: u64 = 3_600_000_000_000;
 
 // ---------------------------------------------------------------- harness
 
@@ -172,5 +183,136 @@ async fn a_request_that_does_not_decode_is_invalid_argument() {
     assert_eq!(
         (status.code(), status.message()),
         (Code::InvalidArgument, "content topics required")
+    );
+}
+
+// ---------------------------------------------------------------- bad bearer headers
+
+/// A publish of one fresh envelope over gRPC with these `authorization` values (in
+/// order; none for a missing header); the refusal's code and message, or `(0,
+/// "accepted")`.
+async fn grpc_publish_refusal(n: &Node, headers: &[Vec<u8>]) -> (i64, String) {
+    let mut client = MessageApiClient::new(n.channel().await);
+    let mut request = tonic::Request::new(api::PublishRequest {
+        envelopes: vec![envelope(AUTH_TOPIC, now_ns(), b"x")],
+    });
+    for value in headers {
+        let value = MetadataValue::try_from(value.as_slice()).expect("header bytes");
+        request.metadata_mut().append("authorization", value);
+    }
+    match client.publish(request).await {
+        Ok(_) => (0, "accepted".to_owned()),
+        Err(status) => (status.code() as i64, status.message().to_owned()),
+    }
+}
+
+/// The same publish over REST, with these `Authorization` header lines written as they
+/// are; the refusal's code and message from the grpc-gateway error body, or `(0,
+/// "accepted")`.
+async fn rest_publish_refusal(n: &Node, headers: &[Vec<u8>]) -> (i64, String) {
+    let body = json!({"envelopes": [{
+        "contentTopic": AUTH_TOPIC,
+        "timestampNs": now_ns().to_string(),
+        "message": "eA==",
+    }]})
+    .to_string();
+    let mut raw = request_head(n.http, "POST", "/message/v1/publish", &[]).into_bytes();
+    for value in headers {
+        raw.extend_from_slice(b"Authorization: ");
+        raw.extend_from_slice(value);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(
+        format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let response = request_raw(n.http, &raw).await;
+    if response.status == 200 {
+        return (0, "accepted".to_owned());
+    }
+    let json = response.json();
+    (
+        json["code"].as_i64().expect("code"),
+        json["message"].as_str().expect("message").to_owned(),
+    )
+}
+
+const AUTH_TOPIC: &str = "/xmtp/0/m-bounds-auth/proto";
+
+/// Every bad `Authorization` header is refused with the same code and message over
+/// gRPC and over REST, and nothing is stored.
+#[tokio::test]
+async fn bad_bearer_headers_get_the_same_answer_on_both_transports() {
+    let n = node_with(|_| {}).await;
+    let id = identity(0x51);
+    let good = token(&id).header_value();
+    let bare = good.strip_prefix("Bearer ").expect("bearer").to_owned();
+    let expired = AuthToken::create(id.bundle.identity_key(), now_ns() - 2 * HOUR_NS)
+        .expect("token")
+        .header_value();
+    let b = |s: &str| s.as_bytes().to_vec();
+    let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("missing", vec![]),
+        ("empty", vec![b("")]),
+        ("Bearer alone", vec![b("Bearer")]),
+        ("Bearer and a space", vec![b("Bearer ")]),
+        ("lowercase bearer", vec![b(&format!("bearer {bare}"))]),
+        ("another scheme", vec![b("Basic abc")]),
+        ("spaces around garbage", vec![b(" Bearer AAAA ")]),
+        ("two headers, good first", vec![b(&good), b("Bearer AAAA")]),
+        ("two headers, bad first", vec![b("Bearer AAAA"), b(&good)]),
+        ("obs-text", vec![b"Bearer \xff\xfeAAAA".to_vec()]),
+        ("not base64", vec![b("Bearer !!!not-base64!!!")]),
+        ("base64 of garbage", vec![b("Bearer AAAA")]),
+        ("expired", vec![b(&expired)]),
+        ("huge", vec![b(&format!("Bearer {}", "A".repeat(12_000)))]),
+    ];
+    let mut differences = Vec::new();
+    let mut answers = Vec::new();
+    for (what, headers) in &cases {
+        let grpc = grpc_publish_refusal(&n, headers).await;
+        let rest = rest_publish_refusal(&n, headers).await;
+        if grpc != rest {
+            differences.push(format!("{what}: gRPC {grpc:?}, REST {rest:?}"));
+        } else if grpc.0 == 0 {
+            differences.push(format!("{what}: accepted"));
+        }
+        answers.push((*what, grpc));
+    }
+    assert!(differences.is_empty(), "{differences:#?}");
+    // The messages say what is wrong.
+    let message = |what: &str| &answers.iter().find(|(w, _)| *w == what).expect("case").1.1;
+    assert!(message("two headers, good first").contains("more than one authorization header"));
+    assert!(message("huge").contains("authorization header too long"));
+    assert!(message("Bearer and a space").contains("must be `Bearer <token>`"));
+    // Nothing of it was stored, and a good header still works on both.
+    let query = api::QueryRequest {
+        content_topics: vec![AUTH_TOPIC.into()],
+        ..Default::default()
+    };
+    let mut client = MessageApiClient::new(n.channel().await);
+    let stored = client
+        .query(query.clone())
+        .await
+        .expect("query")
+        .into_inner();
+    assert!(stored.envelopes.is_empty(), "{stored:?}");
+    assert_eq!(grpc_publish_refusal(&n, &[b(&good)]).await.0, 0);
+    assert_eq!(rest_publish_refusal(&n, &[b(&good)]).await.0, 0);
+    // Spaces around a good header are not part of it, on either transport.
+    assert_eq!(
+        grpc_publish_refusal(&n, &[b(&format!(" {good}\t"))])
+            .await
+            .0,
+        0
+    );
+    assert_eq!(
+        rest_publish_refusal(&n, &[b(&format!(" {good}\t"))])
+            .await
+            .0,
+        0
     );
 }

@@ -32,6 +32,11 @@ fn is_ephemeral(topic: &str) -> bool {
     topic.starts_with("/xmtp/0/mE-") || topic.starts_with("/xmtp/0/dmE-")
 }
 
+/// Longest `authorization` value read (a real token's header is about 400 bytes). Below
+/// the 16 KiB of headers an HTTP/2 server accepts by default, so gRPC callers get this
+/// refusal rather than a bare HTTP 431.
+const MAX_AUTH_HEADER_BYTES: usize = 8 * 1024;
+
 /// What `SubscribeAll` delivers: every XMTP topic.
 const ALL_XMTP_PREFIX: &str = "/xmtp/0/";
 
@@ -64,15 +69,38 @@ impl MessageApiService {
     /// The reference node's rule: publishing needs a valid `authorization: Bearer`
     /// token (wallet-signed identity key, auth data signed by it, EIP-55 wallet match,
     /// fresh).
+    ///
+    /// The header is read the same way whichever transport carried it, so gRPC and the
+    /// REST gateway (which forwards `Authorization` as this metadata) refuse a bad one
+    /// with the same message: surrounding spaces and tabs are dropped (HTTP/1.1 parsers
+    /// strip them before we see the value, HTTP/2 does not), more than one value is
+    /// refused rather than one of them picked, and an over-long value is refused before
+    /// it is decoded.
     fn authenticate(&self, metadata: &MetadataMap) -> Result<VerifiedToken, Status> {
-        let value = metadata.get("authorization").ok_or_else(|| {
+        let mut values = metadata.get_all("authorization").iter();
+        let value = values.next().ok_or_else(|| {
             Status::unauthenticated("publish requires an auth token: authorization: Bearer <token>")
         })?;
+        if values.next().is_some() {
+            return Err(Status::unauthenticated(
+                "more than one authorization header; send exactly one: authorization: Bearer <token>",
+            ));
+        }
+        let len = value.as_encoded_bytes().len();
+        if len > MAX_AUTH_HEADER_BYTES {
+            return Err(Status::unauthenticated(format!(
+                "authorization header too long: {len} bytes (limit {MAX_AUTH_HEADER_BYTES})"
+            )));
+        }
         let header = value
             .to_str()
             .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
-        verify_header(header, now_ns(), self.token_policy)
-            .map_err(|e| Status::unauthenticated(format!("invalid auth token: {e}")))
+        verify_header(
+            header.trim_matches([' ', '\t']),
+            now_ns(),
+            self.token_policy,
+        )
+        .map_err(|e| Status::unauthenticated(format!("invalid auth token: {e}")))
     }
 
     /// Limits and topic ownership, checked for every envelope before any is stored, so

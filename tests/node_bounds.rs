@@ -8,8 +8,11 @@ mod common;
 
 use std::net::SocketAddr;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use prost::Message;
 use prost::bytes::{Buf, BufMut};
-use serde_json::json;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use tonic::Code;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -23,7 +26,7 @@ use xmtp_ledger::proto::message_api::v1 as api;
 use xmtp_ledger::proto::message_api::v1::message_api_client::MessageApiClient;
 
 use common::fixtures::{envelope, identity, token};
-use common::http::{request_head, request_raw};
+use common::http::{request, request_head, request_raw};
 
 const HOUR_NS: u64 = 3_600_000_000_000;
 
@@ -315,4 +318,197 @@ async fn bad_bearer_headers_get_the_same_answer_on_both_transports() {
             .0,
         0
     );
+}
+
+// ---------------------------------------------------------------- batch response budget
+
+/// The two front-ends of one node.
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    Grpc,
+    Rest,
+}
+
+/// One sub-query's answer: its envelopes and the cursor to continue from, if any.
+type SubPage = (Vec<api::Envelope>, Option<api::IndexCursor>);
+
+impl Node {
+    /// A `BatchQuery` of one newest-first query per `(topic, cursor)`.
+    async fn batch(
+        &self,
+        transport: Transport,
+        queries: &[(String, Option<api::IndexCursor>)],
+    ) -> Vec<SubPage> {
+        match transport {
+            Transport::Grpc => {
+                let requests = queries
+                    .iter()
+                    .map(|(topic, cursor)| api::QueryRequest {
+                        content_topics: vec![topic.clone()],
+                        paging_info: Some(api::PagingInfo {
+                            limit: 0,
+                            cursor: cursor.clone().map(|index| api::Cursor {
+                                cursor: Some(api::cursor::Cursor::Index(index)),
+                            }),
+                            direction: api::SortDirection::Descending as i32,
+                        }),
+                        ..Default::default()
+                    })
+                    .collect();
+                let mut client = MessageApiClient::new(self.channel().await)
+                    .max_decoding_message_size(64 * 1024 * 1024);
+                let answer = client
+                    .batch_query(api::BatchQueryRequest { requests })
+                    .await
+                    .expect("batch query")
+                    .into_inner();
+                answer
+                    .responses
+                    .into_iter()
+                    .map(|r| {
+                        let cursor = r
+                            .paging_info
+                            .and_then(|p| p.cursor)
+                            .and_then(|c| c.cursor)
+                            .map(|api::cursor::Cursor::Index(index)| index);
+                        (r.envelopes, cursor)
+                    })
+                    .collect()
+            }
+            Transport::Rest => {
+                let requests: Vec<Value> = queries
+                    .iter()
+                    .map(|(topic, cursor)| {
+                        let cursor = cursor.as_ref().map_or(Value::Null, |index| {
+                            json!({"index": {
+                                "digest": STANDARD.encode(&index.digest),
+                                "senderTimeNs": index.sender_time_ns.to_string(),
+                            }})
+                        });
+                        json!({"contentTopics": [topic], "pagingInfo": {"cursor": cursor}})
+                    })
+                    .collect();
+                let body = json!({ "requests": requests }).to_string();
+                let answer = request(
+                    self.http,
+                    "POST",
+                    "/message/v1/batch-query",
+                    &[],
+                    body.as_bytes(),
+                )
+                .await
+                .assert_ok();
+                let text = |v: &Value| v.as_str().expect("string").to_owned();
+                let bytes = |v: &Value| STANDARD.decode(text(v)).expect("base64");
+                let number = |v: &Value| text(v).parse::<u64>().expect("u64 string");
+                answer["responses"]
+                    .as_array()
+                    .expect("responses")
+                    .iter()
+                    .map(|r| {
+                        let envelopes = r["envelopes"]
+                            .as_array()
+                            .expect("envelopes")
+                            .iter()
+                            .map(|e| api::Envelope {
+                                content_topic: text(&e["contentTopic"]),
+                                timestamp_ns: number(&e["timestampNs"]),
+                                message: bytes(&e["message"]),
+                            })
+                            .collect();
+                        let index = &r["pagingInfo"]["cursor"]["index"];
+                        let cursor = (!index.is_null()).then(|| api::IndexCursor {
+                            digest: bytes(&index["digest"]),
+                            sender_time_ns: number(&index["senderTimeNs"]),
+                        });
+                        (envelopes, cursor)
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// With a 10 000-byte response budget, a batch over four topics of 2 000-byte rows
+/// (one topic led by a 15 000-byte row) answers within the budget, except for that one
+/// oversized row when its query comes first, and walking every sub-query's cursors
+/// returns each row exactly once, over gRPC and REST.
+#[tokio::test]
+async fn a_batch_answer_fits_the_response_budget_and_its_cursors_reach_every_row() {
+    const BUDGET: usize = 10_000;
+    let n = node_with(|config| config.limits.max_response_bytes = BUDGET).await;
+    let id = identity(0x52);
+    let topics: Vec<String> = (0..4)
+        .map(|t| format!("/xmtp/0/m-bounds-batch-{t}/proto"))
+        .collect();
+    let base = now_ns();
+    let mut expected: Vec<Vec<api::Envelope>> = Vec::new();
+    for (t, topic) in topics.iter().enumerate() {
+        let mut rows: Vec<api::Envelope> = (0..6u8)
+            .map(|i| {
+                // Topic 0's newest row alone is larger than the budget.
+                let len = if t == 0 && i == 5 { 15_000 } else { 2_000 };
+                envelope(topic, base + u64::from(i), &vec![i ^ (t as u8 * 16); len])
+            })
+            .collect();
+        let mut client = MessageApiClient::new(n.channel().await);
+        let mut publish = tonic::Request::new(api::PublishRequest {
+            envelopes: rows.clone(),
+        });
+        publish.metadata_mut().insert(
+            "authorization",
+            MetadataValue::try_from(token(&id).header_value()).expect("header"),
+        );
+        client.publish(publish).await.expect("publish");
+        rows.reverse(); // newest first, as the queries ask
+        expected.push(rows);
+    }
+
+    for transport in [Transport::Grpc, Transport::Rest] {
+        // Two orders: the oversized row's query first (it may exceed the budget alone),
+        // and last (then it has to wait its turn).
+        for order in [[0usize, 1, 2, 3], [1, 2, 3, 0]] {
+            let mut cursors: Vec<Option<Option<api::IndexCursor>>> = vec![Some(None); 4];
+            let mut seen: Vec<Vec<api::Envelope>> = vec![Vec::new(); 4];
+            let mut rounds = 0;
+            loop {
+                let pending: Vec<usize> = order
+                    .iter()
+                    .copied()
+                    .filter(|&q| cursors[q].is_some())
+                    .collect();
+                if pending.is_empty() {
+                    break;
+                }
+                rounds += 1;
+                assert!(
+                    rounds <= 40,
+                    "{transport:?} {order:?}: the walk does not end"
+                );
+                let queries: Vec<(String, Option<api::IndexCursor>)> = pending
+                    .iter()
+                    .map(|&q| (topics[q].clone(), cursors[q].clone().expect("pending")))
+                    .collect();
+                let answer = n.batch(transport, &queries).await;
+                assert_eq!(answer.len(), pending.len());
+                let sizes: Vec<Vec<usize>> = answer
+                    .iter()
+                    .map(|(envelopes, _)| envelopes.iter().map(|e| e.encoded_len()).collect())
+                    .collect();
+                let total: usize = sizes.iter().flatten().sum();
+                let first_row = sizes[0].first().copied().unwrap_or(0);
+                assert!(
+                    total <= BUDGET || total == first_row,
+                    "{transport:?} {order:?} round {rounds}: {total} bytes in {sizes:?}"
+                );
+                // Progress: the first pending query always gets a row.
+                assert!(!sizes[0].is_empty(), "{transport:?} {order:?}: no progress");
+                for (&q, (envelopes, cursor)) in pending.iter().zip(answer) {
+                    seen[q].extend(envelopes);
+                    cursors[q] = cursor.map(Some);
+                }
+            }
+            assert_eq!(seen, expected, "{transport:?} {order:?}");
+        }
+    }
 }

@@ -77,9 +77,10 @@ pub struct Limits {
     pub max_topics_per_subscription: usize,
     /// Largest request message tonic will decode (8 MiB: several max-size envelopes).
     pub max_request_bytes: usize,
-    /// Byte budget of one query response, or of a whole batch: a page is cut short
-    /// (with a cursor, so clients continue) rather than exceed it; each query still
-    /// returns at least one row.
+    /// Byte budget of one query response, or of a whole batch (4 MiB): a page is cut
+    /// short (with a cursor, so clients continue) rather than exceed it. Only the first
+    /// row of a query, or of a batch's first query, may exceed it alone; later queries
+    /// of a batch may come back empty, with a cursor.
     pub max_response_bytes: usize,
     /// Largest HTTP request body the REST gateway reads (16 MiB: JSON carries bytes as
     /// base64, a third larger). The decoded request must also fit `max_request_bytes`.

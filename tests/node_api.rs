@@ -1040,6 +1040,7 @@ async fn subscribe2_follows_topic_updates() {
 async fn a_lagging_subscriber_gets_an_error_not_a_gap() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = NodeConfig::new(dir.path().join("node.sqlite3"));
+    common::node::any_sender_time(&mut config);
     config.subscriber_buffer = 2;
     let node = node::spawn("127.0.0.1:0".parse().expect("addr"), config)
         .await

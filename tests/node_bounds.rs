@@ -20,13 +20,14 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 use xmtp_ledger::identity::AuthToken;
-use xmtp_ledger::network::now_ns;
+use xmtp_ledger::network::{Client, PublishOutcome, now_ns};
 use xmtp_ledger::node::{self, NodeConfig, RunningNode};
 use xmtp_ledger::proto::message_api::v1 as api;
 use xmtp_ledger::proto::message_api::v1::message_api_client::MessageApiClient;
 
 use common::fixtures::{envelope, identity, token};
 use common::http::{request, request_head, request_raw};
+use common::node::fast_config;
 
 const HOUR_NS: u64 = 3_600_000_000_000;
 
@@ -511,4 +512,142 @@ async fn a_batch_answer_fits_the_response_budget_and_its_cursors_reach_every_row
             assert_eq!(seen, expected, "{transport:?} {order:?}");
         }
     }
+}
+
+// ---------------------------------------------------------------- sender timestamps
+
+const MINUTE_NS: u64 = 60_000_000_000;
+
+/// A publish over gRPC with a fresh token of `id`.
+async fn grpc_publish(
+    n: &Node,
+    id: &xmtp_ledger::flow::NewIdentity,
+    envelopes: Vec<api::Envelope>,
+) -> Result<(), tonic::Status> {
+    let mut client = MessageApiClient::new(n.channel().await);
+    let mut request = tonic::Request::new(api::PublishRequest { envelopes });
+    request.metadata_mut().insert(
+        "authorization",
+        MetadataValue::try_from(token(id).header_value()).expect("header"),
+    );
+    client.publish(request).await.map(|_| ())
+}
+
+/// The same publish over REST.
+async fn rest_publish(
+    n: &Node,
+    id: &xmtp_ledger::flow::NewIdentity,
+    envelopes: &[api::Envelope],
+) -> common::http::HttpResponse {
+    let envelopes: Vec<Value> = envelopes
+        .iter()
+        .map(|e| {
+            json!({
+                "contentTopic": e.content_topic,
+                "timestampNs": e.timestamp_ns.to_string(),
+                "message": STANDARD.encode(&e.message),
+            })
+        })
+        .collect();
+    let header = token(id).header_value();
+    let body = json!({ "envelopes": envelopes }).to_string();
+    request(
+        n.http,
+        "POST",
+        "/message/v1/publish",
+        &[("Authorization", &header)],
+        body.as_bytes(),
+    )
+    .await
+}
+
+/// A message up to the node's clock reading, which differs between two calls.
+fn without_clock(message: &str) -> &str {
+    message.split(" its clock (").next().unwrap_or(message)
+}
+
+/// A publish whose envelope is dated more than an hour before or 5 minutes after the
+/// node's clock is refused as a whole, naming the envelope and the window, with the same
+/// code and message over gRPC and REST; within the window it is accepted.
+#[tokio::test]
+async fn sender_timestamps_outside_the_window_are_refused_on_both_transports() {
+    let n = node_with(|_| {}).await;
+    let id = identity(0x53);
+    let topic = "/xmtp/0/m-bounds-window/proto";
+    let now = now_ns();
+    for (what, timestamp_ns) in [
+        ("61 minutes old", now - HOUR_NS - MINUTE_NS),
+        ("6 minutes ahead", now + 6 * MINUTE_NS),
+        ("dated 1", 1),
+        ("dated 0", 0),
+        ("dated u64::MAX", u64::MAX),
+    ] {
+        // A good envelope first: nothing of the publish is stored.
+        let envelopes = vec![
+            envelope(topic, now, b"good"),
+            envelope(topic, timestamp_ns, what.as_bytes()),
+        ];
+        let status = grpc_publish(&n, &id, envelopes.clone())
+            .await
+            .expect_err(what);
+        assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
+        let message = status.message();
+        assert!(
+            message.starts_with(&format!("envelope 1: sender timestamp {timestamp_ns} ns ")),
+            "{what}: {message}"
+        );
+        assert!(
+            message.contains("from 3600s before to 300s after its clock"),
+            "{what}: {message}"
+        );
+        let rest = rest_publish(&n, &id, &envelopes).await.assert_error(400, 3);
+        assert_eq!(without_clock(&rest), without_clock(message), "{what}");
+    }
+    let mut client = MessageApiClient::new(n.channel().await);
+    let query = api::QueryRequest {
+        content_topics: vec![topic.into()],
+        ..Default::default()
+    };
+    let stored = client
+        .query(query.clone())
+        .await
+        .expect("query")
+        .into_inner();
+    assert!(stored.envelopes.is_empty(), "{:?}", stored.envelopes);
+
+    // Inside the window, on both transports.
+    let now = now_ns();
+    grpc_publish(&n, &id, vec![envelope(topic, now - 59 * MINUTE_NS, b"old")])
+        .await
+        .expect("59 minutes old");
+    rest_publish(&n, &id, &[envelope(topic, now + 4 * MINUTE_NS, b"ahead")])
+        .await
+        .assert_ok();
+    let stored = client.query(query).await.expect("query").into_inner();
+    assert_eq!(stored.envelopes.len(), 2);
+}
+
+/// The client dates an envelope after the newest on its topic when that one is at most 5
+/// minutes ahead: the result still fits a node with the default window.
+#[tokio::test]
+async fn the_clients_own_dating_fits_the_default_window() {
+    let n = node_with(|_| {}).await;
+    let id = identity(0x54);
+    let topic = "/xmtp/0/m-bounds-dating/proto";
+    let client = Client::connect(&n.node.url(), fast_config())
+        .await
+        .expect("client");
+    let ahead = now_ns() + 5 * MINUTE_NS - 1_000_000_000;
+    client
+        .publish(&token(&id), vec![envelope(topic, ahead, b"ahead")])
+        .await
+        .expect("seed");
+    let outcome = client
+        .publish_if_newest_differs(&token(&id), topic, b"current")
+        .await
+        .expect("the client's publish is accepted");
+    assert_eq!(outcome, PublishOutcome::Published);
+    let newest = client.newest(topic).await.expect("newest").expect("some");
+    assert_eq!(newest.message, b"current");
+    assert!(newest.timestamp_ns > ahead);
 }

@@ -85,6 +85,14 @@ pub struct Limits {
     /// Largest HTTP request body the REST gateway reads (16 MiB: JSON carries bytes as
     /// base64, a third larger). The decoded request must also fit `max_request_bytes`.
     pub max_http_body_bytes: usize,
+    /// How far before the node's clock an envelope's sender timestamp may be (1 hour,
+    /// an auth token's lifetime): older is refused, so nobody back-dates envelopes into
+    /// other people's history.
+    pub sender_time_past: Duration,
+    /// How far after the node's clock it may be (5 minutes,
+    /// [`crate::wire::MAX_CLOCK_SKEW_NS`]): later is refused, so nobody pins a topic's
+    /// newest envelope in the future.
+    pub sender_time_future: Duration,
 }
 
 impl Default for Limits {
@@ -100,6 +108,8 @@ impl Default for Limits {
             max_request_bytes: 8 * 1024 * 1024,
             max_response_bytes: 4 * 1024 * 1024,
             max_http_body_bytes: 16 * 1024 * 1024,
+            sender_time_past: Duration::from_secs(60 * 60),
+            sender_time_future: Duration::from_nanos(crate::wire::MAX_CLOCK_SKEW_NS),
         }
     }
 }

@@ -107,6 +107,7 @@ impl MessageApiService {
     /// a publish is all or nothing.
     fn check_publish(&self, envelopes: &[Envelope], token: &VerifiedToken) -> Result<(), Status> {
         let limits = &self.limits;
+        let window = SenderWindow::new(now_ns(), limits);
         if envelopes.len() > limits.max_envelopes_per_publish {
             return Err(Status::invalid_argument(format!(
                 "too many envelopes in one publish: {} (limit {})",
@@ -136,6 +137,7 @@ impl MessageApiService {
                     limits.max_message_bytes
                 )));
             }
+            window.check(i, envelope.timestamp_ns)?;
             // Contact and private-store topics name their owner; only that wallet, in
             // exactly that (EIP-55) spelling, may publish there.
             if let Some(owner) = restricted_topic_owner(topic)
@@ -210,6 +212,40 @@ impl MessageApiService {
             .metadata_mut()
             .insert("subscribed", MetadataValue::from_static("true"));
         response
+    }
+}
+
+/// The sender timestamps a publish may carry: within [`Limits::sender_time_past`]
+/// before and [`Limits::sender_time_future`] after the node's clock, both inclusive.
+struct SenderWindow {
+    now_ns: u64,
+    earliest_ns: u64,
+    latest_ns: u64,
+    past: std::time::Duration,
+    future: std::time::Duration,
+}
+
+impl SenderWindow {
+    fn new(now_ns: u64, limits: &Limits) -> Self {
+        let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        Self {
+            now_ns,
+            earliest_ns: now_ns.saturating_sub(nanos(limits.sender_time_past)),
+            latest_ns: now_ns.saturating_add(nanos(limits.sender_time_future)),
+            past: limits.sender_time_past,
+            future: limits.sender_time_future,
+        }
+    }
+
+    fn check(&self, index: usize, timestamp_ns: u64) -> Result<(), Status> {
+        if (self.earliest_ns..=self.latest_ns).contains(&timestamp_ns) {
+            return Ok(());
+        }
+        Err(Status::invalid_argument(format!(
+            "envelope {index}: sender timestamp {timestamp_ns} ns is outside the window the node accepts: \
+             from {:?} before to {:?} after its clock ({} ns)",
+            self.past, self.future, self.now_ns
+        )))
     }
 }
 

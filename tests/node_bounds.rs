@@ -651,3 +651,67 @@ async fn the_clients_own_dating_fits_the_default_window() {
     assert_eq!(newest.message, b"current");
     assert!(newest.timestamp_ns > ahead);
 }
+
+// ---------------------------------------------------------------- subscriber bytes
+
+/// A subscriber that reads nothing while twelve 1 MB envelopes are published, then
+/// reads everything: what it got before the end, and how the stream ended.
+async fn lagging_subscriber(tweak: impl FnOnce(&mut NodeConfig)) -> (usize, tonic::Status) {
+    let n = node_with(tweak).await;
+    let id = identity(0x55);
+    let topic = "/xmtp/0/m-bounds-lag/proto";
+    let mut client = MessageApiClient::new(n.channel().await);
+    let mut stream = client
+        .subscribe(api::SubscribeRequest {
+            content_topics: vec![topic.into()],
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    for i in 0..12u8 {
+        grpc_publish(
+            &n,
+            &id,
+            vec![envelope(topic, now_ns(), &vec![i; 1_000_000])],
+        )
+        .await
+        .expect("publish");
+    }
+    let mut delivered = 0;
+    loop {
+        let next = tokio::time::timeout(common::http::IO_TIMEOUT, stream.message())
+            .await
+            .expect("an answer in time");
+        match next {
+            Ok(Some(_)) => delivered += 1,
+            Ok(None) => panic!("the stream ended without an error after {delivered}"),
+            Err(status) => return (delivered, status),
+        }
+        if delivered == 12 {
+            return (delivered, tonic::Status::ok("all delivered"));
+        }
+    }
+}
+
+/// The subscriber queue is bounded by bytes: with 1024 slots but 3 MiB, a subscriber
+/// that does not read while 12 MB are published is cut off with `Aborted` (and told to
+/// resubscribe and query); with the default 64 MiB the same subscriber gets everything.
+#[tokio::test]
+async fn a_subscriber_that_does_not_read_is_cut_off_by_bytes_not_slots() {
+    let (delivered, status) = lagging_subscriber(|config| {
+        config.subscriber_buffer = 1024;
+        config.subscriber_buffer_bytes = 3 * 1024 * 1024;
+    })
+    .await;
+    assert_eq!(status.code(), Code::Aborted, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("envelopes behind; subscribe again and query to catch up"),
+        "{status:?}"
+    );
+    assert!(delivered < 12, "{delivered}");
+
+    let (delivered, status) = lagging_subscriber(|_| {}).await;
+    assert_eq!((delivered, status.code()), (12, Code::Ok), "{status:?}");
+}

@@ -29,6 +29,7 @@
 
 mod blocking;
 mod db_file;
+mod fanout;
 pub(crate) mod grpc_codec;
 mod query;
 pub mod rest;
@@ -123,9 +124,14 @@ pub struct NodeConfig {
     pub limits: Limits,
     /// Auth token freshness rules.
     pub token_policy: TokenPolicy,
-    /// Envelopes buffered per subscriber; one that falls further behind gets an
-    /// `Aborted` error (and can resubscribe) rather than silently missing envelopes.
+    /// Most envelopes kept for subscribers to read (1024); one that falls further
+    /// behind gets an `Aborted` error (and can resubscribe) rather than silently missing
+    /// envelopes.
     pub subscriber_buffer: usize,
+    /// Most bytes of envelopes kept for subscribers to read (64 MiB), whichever of the
+    /// two caps is reached first; only the newest envelope may exceed it on its own.
+    /// Shared by all subscribers: one that stops reading holds no more than this.
+    pub subscriber_buffer_bytes: usize,
     /// After a shutdown request, how long in-flight calls may take before connections
     /// are closed anyway.
     pub shutdown_grace: Duration,
@@ -142,6 +148,7 @@ impl NodeConfig {
             limits: Limits::default(),
             token_policy: TokenPolicy::default(),
             subscriber_buffer: 1024,
+            subscriber_buffer_bytes: 64 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(5),
             http_listen: None,
         }
@@ -323,6 +330,7 @@ async fn run(
         config.limits,
         config.token_policy,
         config.subscriber_buffer,
+        config.subscriber_buffer_bytes,
         stopping.clone(),
     ));
     let mut server_stopping = stopping.clone();

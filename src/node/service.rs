@@ -1,16 +1,17 @@
 //! The `MessageApi` service: validation, auth and topic ownership in front of the
-//! store, and live subscriptions fed by a broadcast channel.
+//! store, and live subscriptions fed by a [`Fanout`] bounded in slots and bytes.
 
 use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::Stream;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Limits;
+use super::fanout::{Fanout, Receiver, RecvError};
 use super::query::{check_topic, plan, response};
 use super::store::{Store, StoreError};
 use crate::identity::auth::{TokenPolicy, VerifiedToken, verify_header};
@@ -44,7 +45,7 @@ pub(crate) struct MessageApiService {
     store: Arc<Store>,
     limits: Limits,
     token_policy: TokenPolicy,
-    events: broadcast::Sender<Arc<Envelope>>,
+    events: Fanout,
     stopping: watch::Receiver<bool>,
 }
 
@@ -54,14 +55,14 @@ impl MessageApiService {
         limits: Limits,
         token_policy: TokenPolicy,
         subscriber_buffer: usize,
+        subscriber_buffer_bytes: usize,
         stopping: watch::Receiver<bool>,
     ) -> Self {
-        let (events, _) = broadcast::channel(subscriber_buffer.max(1));
         Self {
             store,
             limits,
             token_policy,
-            events,
+            events: Fanout::new(subscriber_buffer, subscriber_buffer_bytes),
             stopping,
         }
     }
@@ -185,7 +186,7 @@ impl MessageApiService {
         Ok(())
     }
 
-    /// A subscriber stream. The broadcast receiver is created here, before the handler
+    /// A subscriber stream. The fan-out receiver is created here, before the handler
     /// returns, so everything published after the client sees the response headers is
     /// delivered.
     fn stream(
@@ -265,7 +266,7 @@ impl Filter {
 }
 
 struct Subscriber {
-    events: broadcast::Receiver<Arc<Envelope>>,
+    events: Receiver,
     stopping: watch::Receiver<bool>,
     filter: Filter,
     /// `Subscribe2`'s stream of topic-set replacements.
@@ -303,7 +304,7 @@ impl Subscriber {
                             return Some(Ok(Envelope::clone(&envelope)));
                         }
                     }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    Err(RecvError::Lagged(missed)) => {
                         // Say so rather than silently skip: the client can resubscribe
                         // and query to catch up.
                         self.done = true;
@@ -311,7 +312,7 @@ impl Subscriber {
                             "subscriber fell {missed} envelopes behind; subscribe again and query to catch up"
                         ))));
                     }
-                    Err(broadcast::error::RecvError::Closed) => return None,
+                    Err(RecvError::Closed) => return None,
                 },
             }
         }
@@ -362,10 +363,8 @@ impl MessageApi for MessageApiService {
             })
             .await?;
         tracing::debug!(wallet = %token.wallet, envelopes = envelopes.len(), inserted, "published");
-        // Committed: now tell subscribers. No receivers is not an error.
-        for envelope in envelopes {
-            let _ = self.events.send(Arc::new(envelope));
-        }
+        // Committed: now tell subscribers.
+        self.events.publish(envelopes);
         Ok(Response::new(PublishResponse {}))
     }
 

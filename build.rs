@@ -17,11 +17,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_root = PathBuf::from("proto");
     println!("cargo:rerun-if-changed={}", proto_root.display());
     let descriptors = protox::compile(PROTO_FILES, [&proto_root])?;
-    // The server half needs tonic's server, which only the `node` feature brings.
-    let with_server = std::env::var_os("CARGO_FEATURE_NODE").is_some();
+    // Messages and the client, with tonic-prost's stock codec.
     tonic_prost_build::configure()
         .build_client(true)
-        .build_server(with_server)
-        .compile_fds(descriptors)?;
+        .build_server(false)
+        .compile_fds(descriptors.clone())?;
+    // The server half needs tonic's server, which only the `node` feature brings. It is
+    // generated on its own, into `$OUT_DIR/server/`, because it uses another codec
+    // (`node::grpc_codec`: a request that does not decode is INVALID_ARGUMENT, not
+    // INTERNAL); `extern_path` makes it refer to the messages above instead of
+    // generating them twice.
+    if std::env::var_os("CARGO_FEATURE_NODE").is_some() {
+        let out_dir =
+            PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?).join("server");
+        std::fs::create_dir_all(&out_dir)?;
+        tonic_prost_build::configure()
+            .build_client(false)
+            .build_server(true)
+            .codec_path("crate::node::grpc_codec::ServerCodec")
+            .extern_path(".xmtp", "crate::proto")
+            .out_dir(&out_dir)
+            .compile_fds(descriptors)?;
+    }
     Ok(())
 }

@@ -14,5 +14,8 @@ pub mod message_api {
     /// Version 1 of the MessageApi.
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/xmtp.message_api.v1.rs"));
+        // The server, generated separately with the node's codec (see build.rs).
+        #[cfg(feature = "node")]
+        include!(concat!(env!("OUT_DIR"), "/server/xmtp.message_api.v1.rs"));
     }
 }

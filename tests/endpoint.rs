@@ -32,8 +32,12 @@ fn closed_port() -> SocketAddr {
     listener.local_addr().expect("addr")
 }
 
+/// One envelope, dated when first asked for: a node refuses sender timestamps far from
+/// its clock, and the in-process node of `local` has the default window.
 fn envelope() -> Envelope {
-    fixtures::envelope("/xmtp/0/m-fake/proto", 1, b"hello")
+    static DATED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let timestamp_ns = *DATED.get_or_init(xmtp_ledger::network::now_ns);
+    fixtures::envelope("/xmtp/0/m-fake/proto", timestamp_ns, b"hello")
 }
 
 fn node_on(db: std::path::PathBuf) -> BlockingNode {

@@ -19,7 +19,7 @@ use xmtp_ledger::device::{
 };
 use xmtp_ledger::flow::{FlowError, generate_identity};
 use xmtp_ledger::identity::{Address, WalletSignature, topic};
-use xmtp_ledger::network::{Client, ClientConfig, Query, RetryPolicy, auth_token_now};
+use xmtp_ledger::network::{Client, ClientConfig, Query, RetryPolicy, auth_token_now, now_ns};
 use xmtp_ledger::proto::message_api::v1::Envelope;
 use xmtp_ledger::signer::{LocalKeySigner, Signer};
 
@@ -212,6 +212,9 @@ fn node_killed_under_load_loses_no_acknowledged_envelope() {
     let pid = node.pid();
 
     // Publish as fast as possible from two tasks; kill -9 the node after 200 acks.
+    // Dated now (plus a count, to order them): the node refuses sender timestamps more
+    // than an hour old.
+    let base = now_ns();
     let acked = rt.block_on(async {
         let acks = Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
         let mut tasks = Vec::new();
@@ -227,7 +230,7 @@ fn node_killed_under_load_loses_no_acknowledged_envelope() {
                     let message = [&[worker][..], &i.to_be_bytes()].concat();
                     let envelope = Envelope {
                         content_topic: topic_name.clone(),
-                        timestamp_ns: u64::from(i) + 1,
+                        timestamp_ns: base + u64::from(i),
                         message: message.clone(),
                     };
                     match client.publish(&token, vec![envelope]).await {

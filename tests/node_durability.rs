@@ -48,11 +48,19 @@ fn child_node_process() {
                 () = tokio::time::sleep(Duration::from_secs(60)) => {}
             }
         };
-        node::serve_with_shutdown(listener, NodeConfig::new(db), stop)
+        node::serve_with_shutdown(listener, config(db), stop)
             .await
             .expect("serve");
         println!("{STOPPED}");
     });
+}
+
+/// The nodes' configuration: defaults, except that any sender timestamp is accepted
+/// (these tests date envelopes 1, 2, 3… to check order across restarts).
+fn config(db: impl Into<std::path::PathBuf>) -> NodeConfig {
+    let mut config = NodeConfig::new(db);
+    common::node::any_sender_time(&mut config);
+    config
 }
 
 struct ChildNode {
@@ -205,7 +213,7 @@ async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
         .map(|i| envelope(topic, 100 + u64::from(i), &[i]))
         .collect();
 
-    let first = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
+    let first = node::spawn("127.0.0.1:0".parse().expect("addr"), config(&db))
         .await
         .expect("node");
     let client = Client::connect(&first.url(), ClientConfig::default())
@@ -225,7 +233,7 @@ async fn restart_on_the_same_file_keeps_envelopes_and_cursors() {
         .expect("page 2");
     first.shutdown().await.expect("shutdown");
 
-    let second = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
+    let second = node::spawn("127.0.0.1:0".parse().expect("addr"), config(&db))
         .await
         .expect("node again");
     let client = Client::connect(&second.url(), ClientConfig::default())

@@ -36,6 +36,8 @@ async fn harness_with(tweak: impl FnOnce(&mut NodeConfig)) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = NodeConfig::new(dir.path().join("node.sqlite3"));
     config.http_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    // The tests date envelopes 1, 2, 3… (and u64::MAX) to make order obvious.
+    common::node::any_sender_time(&mut config);
     tweak(&mut config);
     let node = node::spawn("127.0.0.1:0".parse().expect("addr"), config)
         .await

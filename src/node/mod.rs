@@ -29,6 +29,8 @@
 
 mod blocking;
 mod db_file;
+mod fanout;
+pub(crate) mod grpc_codec;
 mod listener;
 mod query;
 pub mod rest;
@@ -78,13 +80,22 @@ pub struct Limits {
     pub max_topics_per_subscription: usize,
     /// Largest request message tonic will decode (8 MiB: several max-size envelopes).
     pub max_request_bytes: usize,
-    /// Byte budget of one query response, or of a whole batch: a page is cut short
-    /// (with a cursor, so clients continue) rather than exceed it; each query still
-    /// returns at least one row.
+    /// Byte budget of one query response, or of a whole batch (4 MiB): a page is cut
+    /// short (with a cursor, so clients continue) rather than exceed it. Only the first
+    /// row of a query, or of a batch's first query, may exceed it alone; later queries
+    /// of a batch may come back empty, with a cursor.
     pub max_response_bytes: usize,
     /// Largest HTTP request body the REST gateway reads (16 MiB: JSON carries bytes as
     /// base64, a third larger). The decoded request must also fit `max_request_bytes`.
     pub max_http_body_bytes: usize,
+    /// How far before the node's clock an envelope's sender timestamp may be (1 hour,
+    /// an auth token's lifetime): older is refused, so nobody back-dates envelopes into
+    /// other people's history.
+    pub sender_time_past: Duration,
+    /// How far after the node's clock it may be (5 minutes,
+    /// [`crate::wire::MAX_CLOCK_SKEW_NS`]): later is refused, so nobody pins a topic's
+    /// newest envelope in the future.
+    pub sender_time_future: Duration,
 }
 
 impl Default for Limits {
@@ -100,6 +111,8 @@ impl Default for Limits {
             max_request_bytes: 8 * 1024 * 1024,
             max_response_bytes: 4 * 1024 * 1024,
             max_http_body_bytes: 16 * 1024 * 1024,
+            sender_time_past: Duration::from_secs(60 * 60),
+            sender_time_future: Duration::from_nanos(crate::wire::MAX_CLOCK_SKEW_NS),
         }
     }
 }
@@ -115,9 +128,14 @@ pub struct NodeConfig {
     pub connections: ConnectionLimits,
     /// Auth token freshness rules.
     pub token_policy: TokenPolicy,
-    /// Envelopes buffered per subscriber; one that falls further behind gets an
-    /// `Aborted` error (and can resubscribe) rather than silently missing envelopes.
+    /// Most envelopes kept for subscribers to read (1024); one that falls further
+    /// behind gets an `Aborted` error (and can resubscribe) rather than silently missing
+    /// envelopes.
     pub subscriber_buffer: usize,
+    /// Most bytes of envelopes kept for subscribers to read (64 MiB), whichever of the
+    /// two caps is reached first; only the newest envelope may exceed it on its own.
+    /// Shared by all subscribers: one that stops reading holds no more than this.
+    pub subscriber_buffer_bytes: usize,
     /// After a shutdown request, how long in-flight calls may take before connections
     /// are closed anyway.
     pub shutdown_grace: Duration,
@@ -135,6 +153,7 @@ impl NodeConfig {
             connections: ConnectionLimits::default(),
             token_policy: TokenPolicy::default(),
             subscriber_buffer: 1024,
+            subscriber_buffer_bytes: 64 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(5),
             http_listen: None,
         }
@@ -313,6 +332,7 @@ async fn run(
         config.limits,
         config.token_policy,
         config.subscriber_buffer,
+        config.subscriber_buffer_bytes,
         stopping.clone(),
     ));
     let connections = config

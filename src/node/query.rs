@@ -7,7 +7,7 @@ use tonic::Status;
 use super::Limits;
 use super::store::{StoreQuery, StoredPage};
 use crate::proto::message_api::v1::{
-    Cursor, PagingInfo, QueryRequest, QueryResponse, SortDirection, cursor,
+    Cursor, IndexCursor, PagingInfo, QueryRequest, QueryResponse, SortDirection, cursor,
 };
 
 /// A validated query: what to run and how to describe the answer.
@@ -112,14 +112,31 @@ pub(crate) fn check_topic(index: usize, topic: &str, limits: &Limits) -> Result<
 
 /// The answer: the rows, and paging info that carries the last row's cursor when a
 /// full page came back (there may be more), or `{limit: 0, no cursor}` when fewer rows
-/// than the page size came back (the end). A page cut short by the response byte budget
-/// also carries a cursor, since more rows remain.
+/// than the page size came back (the end).
+///
+/// A page cut short by the response byte budget also carries a cursor, since more rows
+/// remain: its last row's if it has rows. A batch whose budget was spent by earlier
+/// queries may cut a query short with no rows at all; its cursor is then the one the
+/// request came with, so the client asks again from the same place, or, for a request
+/// without one, [`before_every_row`] in the query's order. We hand out a real 32-byte
+/// cursor rather than none (which would read as "the end") or an empty digest (which
+/// only nodes that ignore empty digests, like this one and the reference, would read as
+/// "from the start").
 pub(crate) fn response(plan: &Plan, page: StoredPage) -> QueryResponse {
     let full = page.envelopes.len() >= plan.page_size as usize || page.truncated;
     let paging_info = if full {
+        let index = page.last.or_else(|| {
+            page.truncated.then(|| match &plan.store.after {
+                Some((sender_time_ns, digest)) => IndexCursor {
+                    digest: digest.clone(),
+                    sender_time_ns: *sender_time_ns,
+                },
+                None => before_every_row(plan.store.descending),
+            })
+        });
         PagingInfo {
             limit: plan.page_size,
-            cursor: page.last.map(|index| Cursor {
+            cursor: index.map(|index| Cursor {
                 cursor: Some(cursor::Cursor::Index(index)),
             }),
             direction: plan.direction.into(),
@@ -137,10 +154,27 @@ pub(crate) fn response(plan: &Plan, page: StoredPage) -> QueryResponse {
     }
 }
 
+/// A cursor that every row follows in the query's order: `(0, 00…00)` ascending,
+/// `(u64::MAX, ff…ff)` descending. Rows come strictly after a cursor, so only a row with
+/// exactly that timestamp and an all-zero (all-ones) SHA-256 digest would be skipped.
+pub(crate) fn before_every_row(descending: bool) -> IndexCursor {
+    if descending {
+        IndexCursor {
+            digest: vec![0xff; 32],
+            sender_time_ns: u64::MAX,
+        }
+    } else {
+        IndexCursor {
+            digest: vec![0; 32],
+            sender_time_ns: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::message_api::v1::{Envelope, IndexCursor};
+    use crate::proto::message_api::v1::Envelope;
 
     fn request(limit: u32, direction: i32) -> QueryRequest {
         QueryRequest {
@@ -263,6 +297,7 @@ mod tests {
                 envelopes: vec![env.clone(), env.clone()],
                 last: Some(last.clone()),
                 truncated: false,
+                ..StoredPage::default()
             },
         );
         let info = full.paging_info.expect("paging");
@@ -278,6 +313,7 @@ mod tests {
                 envelopes: vec![env.clone()],
                 last: Some(last.clone()),
                 truncated: false,
+                ..StoredPage::default()
             },
         );
         let info = short.paging_info.expect("paging");
@@ -288,8 +324,47 @@ mod tests {
                 envelopes: vec![env],
                 last: Some(last),
                 truncated: true,
+                ..StoredPage::default()
             },
         );
         assert!(cut.paging_info.expect("paging").cursor.is_some());
+    }
+
+    #[test]
+    fn a_page_cut_short_with_no_rows_keeps_a_cursor_to_continue_from() {
+        let limits = Limits::default();
+        let index = |cursor: Option<Cursor>| match cursor.and_then(|c| c.cursor) {
+            Some(cursor::Cursor::Index(index)) => index,
+            None => panic!("no cursor"),
+        };
+        let empty_cut = StoredPage {
+            truncated: true,
+            ..StoredPage::default()
+        };
+        // Without a request cursor: one that precedes every row, in either order.
+        for (direction, descending) in [(1, false), (2, true)] {
+            let p = plan(&request(5, direction), &limits).expect("plan");
+            let info = response(&p, empty_cut.clone()).paging_info.expect("paging");
+            assert_eq!(info.limit, 5);
+            assert_eq!(index(info.cursor), before_every_row(descending));
+        }
+        // With one: the same cursor, so the client asks again from there.
+        let mut r = request(5, 1);
+        let asked = IndexCursor {
+            digest: vec![4; 32],
+            sender_time_ns: 9,
+        };
+        r.paging_info.as_mut().expect("paging").cursor = Some(Cursor {
+            cursor: Some(cursor::Cursor::Index(asked.clone())),
+        });
+        let p = plan(&r, &limits).expect("plan");
+        let info = response(&p, empty_cut).paging_info.expect("paging");
+        assert_eq!(index(info.cursor), asked);
+        // An empty page that is not cut short is the end.
+        let p = plan(&request(5, 1), &limits).expect("plan");
+        let info = response(&p, StoredPage::default())
+            .paging_info
+            .expect("paging");
+        assert_eq!((info.limit, info.cursor), (0, None));
     }
 }

@@ -1,16 +1,17 @@
 //! The `MessageApi` service: validation, auth and topic ownership in front of the
-//! store, and live subscriptions fed by a broadcast channel.
+//! store, and live subscriptions fed by a [`Fanout`] bounded in slots and bytes.
 
 use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::Stream;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Limits;
+use super::fanout::{Fanout, Receiver, RecvError};
 use super::query::{check_topic, plan, response};
 use super::store::{Store, StoreError};
 use crate::identity::auth::{TokenPolicy, VerifiedToken, verify_header};
@@ -32,6 +33,11 @@ fn is_ephemeral(topic: &str) -> bool {
     topic.starts_with("/xmtp/0/mE-") || topic.starts_with("/xmtp/0/dmE-")
 }
 
+/// Longest `authorization` value read (a real token's header is about 400 bytes). Below
+/// the 16 KiB of headers an HTTP/2 server accepts by default, so gRPC callers get this
+/// refusal rather than a bare HTTP 431.
+const MAX_AUTH_HEADER_BYTES: usize = 8 * 1024;
+
 /// What `SubscribeAll` delivers: every XMTP topic.
 const ALL_XMTP_PREFIX: &str = "/xmtp/0/";
 
@@ -39,7 +45,7 @@ pub(crate) struct MessageApiService {
     store: Arc<Store>,
     limits: Limits,
     token_policy: TokenPolicy,
-    events: broadcast::Sender<Arc<Envelope>>,
+    events: Fanout,
     stopping: watch::Receiver<bool>,
 }
 
@@ -49,14 +55,14 @@ impl MessageApiService {
         limits: Limits,
         token_policy: TokenPolicy,
         subscriber_buffer: usize,
+        subscriber_buffer_bytes: usize,
         stopping: watch::Receiver<bool>,
     ) -> Self {
-        let (events, _) = broadcast::channel(subscriber_buffer.max(1));
         Self {
             store,
             limits,
             token_policy,
-            events,
+            events: Fanout::new(subscriber_buffer, subscriber_buffer_bytes),
             stopping,
         }
     }
@@ -64,21 +70,45 @@ impl MessageApiService {
     /// The reference node's rule: publishing needs a valid `authorization: Bearer`
     /// token (wallet-signed identity key, auth data signed by it, EIP-55 wallet match,
     /// fresh).
+    ///
+    /// The header is read the same way whichever transport carried it, so gRPC and the
+    /// REST gateway (which forwards `Authorization` as this metadata) refuse a bad one
+    /// with the same message: surrounding spaces and tabs are dropped (HTTP/1.1 parsers
+    /// strip them before we see the value, HTTP/2 does not), more than one value is
+    /// refused rather than one of them picked, and an over-long value is refused before
+    /// it is decoded.
     fn authenticate(&self, metadata: &MetadataMap) -> Result<VerifiedToken, Status> {
-        let value = metadata.get("authorization").ok_or_else(|| {
+        let mut values = metadata.get_all("authorization").iter();
+        let value = values.next().ok_or_else(|| {
             Status::unauthenticated("publish requires an auth token: authorization: Bearer <token>")
         })?;
+        if values.next().is_some() {
+            return Err(Status::unauthenticated(
+                "more than one authorization header; send exactly one: authorization: Bearer <token>",
+            ));
+        }
+        let len = value.as_encoded_bytes().len();
+        if len > MAX_AUTH_HEADER_BYTES {
+            return Err(Status::unauthenticated(format!(
+                "authorization header too long: {len} bytes (limit {MAX_AUTH_HEADER_BYTES})"
+            )));
+        }
         let header = value
             .to_str()
             .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
-        verify_header(header, now_ns(), self.token_policy)
-            .map_err(|e| Status::unauthenticated(format!("invalid auth token: {e}")))
+        verify_header(
+            header.trim_matches([' ', '\t']),
+            now_ns(),
+            self.token_policy,
+        )
+        .map_err(|e| Status::unauthenticated(format!("invalid auth token: {e}")))
     }
 
     /// Limits and topic ownership, checked for every envelope before any is stored, so
     /// a publish is all or nothing.
     fn check_publish(&self, envelopes: &[Envelope], token: &VerifiedToken) -> Result<(), Status> {
         let limits = &self.limits;
+        let window = SenderWindow::new(now_ns(), limits);
         if envelopes.len() > limits.max_envelopes_per_publish {
             return Err(Status::invalid_argument(format!(
                 "too many envelopes in one publish: {} (limit {})",
@@ -108,6 +138,7 @@ impl MessageApiService {
                     limits.max_message_bytes
                 )));
             }
+            window.check(i, envelope.timestamp_ns)?;
             // Contact and private-store topics name their owner; only that wallet, in
             // exactly that (EIP-55) spelling, may publish there.
             if let Some(owner) = restricted_topic_owner(topic)
@@ -155,7 +186,7 @@ impl MessageApiService {
         Ok(())
     }
 
-    /// A subscriber stream. The broadcast receiver is created here, before the handler
+    /// A subscriber stream. The fan-out receiver is created here, before the handler
     /// returns, so everything published after the client sees the response headers is
     /// delivered.
     fn stream(
@@ -185,6 +216,40 @@ impl MessageApiService {
     }
 }
 
+/// The sender timestamps a publish may carry: within [`Limits::sender_time_past`]
+/// before and [`Limits::sender_time_future`] after the node's clock, both inclusive.
+struct SenderWindow {
+    now_ns: u64,
+    earliest_ns: u64,
+    latest_ns: u64,
+    past: std::time::Duration,
+    future: std::time::Duration,
+}
+
+impl SenderWindow {
+    fn new(now_ns: u64, limits: &Limits) -> Self {
+        let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        Self {
+            now_ns,
+            earliest_ns: now_ns.saturating_sub(nanos(limits.sender_time_past)),
+            latest_ns: now_ns.saturating_add(nanos(limits.sender_time_future)),
+            past: limits.sender_time_past,
+            future: limits.sender_time_future,
+        }
+    }
+
+    fn check(&self, index: usize, timestamp_ns: u64) -> Result<(), Status> {
+        if (self.earliest_ns..=self.latest_ns).contains(&timestamp_ns) {
+            return Ok(());
+        }
+        Err(Status::invalid_argument(format!(
+            "envelope {index}: sender timestamp {timestamp_ns} ns is outside the window the node accepts: \
+             from {:?} before to {:?} after its clock ({} ns)",
+            self.past, self.future, self.now_ns
+        )))
+    }
+}
+
 /// Which envelopes a subscriber wants.
 enum Filter {
     Topics(HashSet<String>),
@@ -201,7 +266,7 @@ impl Filter {
 }
 
 struct Subscriber {
-    events: broadcast::Receiver<Arc<Envelope>>,
+    events: Receiver,
     stopping: watch::Receiver<bool>,
     filter: Filter,
     /// `Subscribe2`'s stream of topic-set replacements.
@@ -239,7 +304,7 @@ impl Subscriber {
                             return Some(Ok(Envelope::clone(&envelope)));
                         }
                     }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    Err(RecvError::Lagged(missed)) => {
                         // Say so rather than silently skip: the client can resubscribe
                         // and query to catch up.
                         self.done = true;
@@ -247,7 +312,7 @@ impl Subscriber {
                             "subscriber fell {missed} envelopes behind; subscribe again and query to catch up"
                         ))));
                     }
-                    Err(broadcast::error::RecvError::Closed) => return None,
+                    Err(RecvError::Closed) => return None,
                 },
             }
         }
@@ -298,10 +363,8 @@ impl MessageApi for MessageApiService {
             })
             .await?;
         tracing::debug!(wallet = %token.wallet, envelopes = envelopes.len(), inserted, "published");
-        // Committed: now tell subscribers. No receivers is not an error.
-        for envelope in envelopes {
-            let _ = self.events.send(Arc::new(envelope));
-        }
+        // Committed: now tell subscribers.
+        self.events.publish(envelopes);
         Ok(Response::new(PublishResponse {}))
     }
 

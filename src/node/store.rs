@@ -159,8 +159,11 @@ pub struct StoredPage {
     /// The cursor of the last row.
     pub last: Option<IndexCursor>,
     /// Fewer than `limit` rows were returned because of the byte budget, not because
-    /// the rows ran out.
+    /// the rows ran out (possibly none, in a batch whose budget was already spent).
     pub truncated: bool,
+    /// What the envelopes count against the byte budget: each one's encoding plus 6
+    /// bytes for its field tag and length.
+    pub bytes: usize,
 }
 
 /// The SQLite store. Cheap to share behind an `Arc`; one connection, serialized.
@@ -300,11 +303,14 @@ impl Store {
     /// envelopes would exceed `max_bytes`.
     pub fn query(&self, query: &StoreQuery, max_bytes: usize) -> Result<StoredPage, StoreError> {
         let conn = self.conn()?;
-        run_query(&conn, query, max_bytes)
+        run_query(&conn, query, max_bytes, true)
     }
 
-    /// Runs several queries under one lock, sharing one byte budget. Each query still
-    /// returns at least one row if it has any, so every caller can make progress.
+    /// Runs several queries under one lock, sharing one byte budget: the whole answer
+    /// fits `max_bytes`, except that the first query returns its first row even if that
+    /// row alone is larger (so a batch always makes progress). Every later query stops
+    /// at the budget, possibly with no rows; a page cut short is marked
+    /// [`StoredPage::truncated`] so the caller can hand out a cursor to continue from.
     pub fn query_many(
         &self,
         queries: &[StoreQuery],
@@ -313,10 +319,9 @@ impl Store {
         let conn = self.conn()?;
         let mut budget = max_bytes;
         let mut pages = Vec::with_capacity(queries.len());
-        for query in queries {
-            let page = run_query(&conn, query, budget)?;
-            let used: usize = page.envelopes.iter().map(encoded_size).sum();
-            budget = budget.saturating_sub(used);
+        for (i, query) in queries.iter().enumerate() {
+            let page = run_query(&conn, query, budget, i == 0)?;
+            budget = budget.saturating_sub(page.bytes);
             pages.push(page);
         }
         Ok(pages)
@@ -330,18 +335,40 @@ impl Store {
     }
 }
 
-/// Bytes an envelope adds to a response: its encoding plus field tag and length.
+/// Bytes an envelope adds to a response: its encoding plus field tag and length (at
+/// most 6 bytes for a length below 2^35).
 fn encoded_size(envelope: &Envelope) -> usize {
     envelope.encoded_len() + 6
 }
 
+/// [`encoded_size`] of an envelope whose message is `message_len` bytes, computed
+/// without the message, so a row past the budget is never read into memory.
+fn encoded_size_of(topic: String, timestamp_ns: u64, message_len: usize) -> usize {
+    let head = Envelope {
+        content_topic: topic,
+        timestamp_ns,
+        message: Vec::new(),
+    };
+    let message = match message_len {
+        0 => 0,
+        // Field 3's key (one byte), the length varint, the bytes.
+        n => 1 + prost::encoding::encoded_len_varint(n as u64) + n,
+    };
+    encoded_size(&head) + message
+}
+
+/// Runs `query`, keeping rows while their [`encoded_size`]s fit `max_bytes`; with
+/// `oversized_first`, the first row is kept whatever its size (a lone query must make
+/// progress). Stops at the first row that does not fit, marking the page truncated.
 fn run_query(
     conn: &Connection,
     query: &StoreQuery,
     max_bytes: usize,
+    oversized_first: bool,
 ) -> Result<StoredPage, StoreError> {
-    let mut sql =
-        String::from("SELECT topic, sender_time, message, digest FROM envelopes WHERE topic IN (");
+    let mut sql = String::from(
+        "SELECT topic, sender_time, length(message), message, digest FROM envelopes WHERE topic IN (",
+    );
     let mut values: Vec<Value> = Vec::with_capacity(query.topics.len() + 5);
     for (i, topic) in query.topics.iter().enumerate() {
         sql.push_str(if i == 0 { "?" } else { ", ?" });
@@ -377,23 +404,24 @@ fn run_query(
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(values.iter()))?;
     let mut page = StoredPage::default();
-    let mut used = 0usize;
     let mut last_digest = Vec::new();
     while let Some(row) = rows.next()? {
-        let envelope = Envelope {
-            content_topic: row.get(0)?,
-            timestamp_ns: time_from_key(row.get(1)?),
-            message: row.get(2)?,
-        };
-        let size = encoded_size(&envelope);
-        let first = page.envelopes.is_empty();
-        if !first && used.saturating_add(size) > max_bytes {
+        let topic: String = row.get(0)?;
+        let timestamp_ns = time_from_key(row.get(1)?);
+        let message_len = usize::try_from(row.get::<_, i64>(2)?).unwrap_or(usize::MAX);
+        let size = encoded_size_of(topic.clone(), timestamp_ns, message_len);
+        let exempt = oversized_first && page.envelopes.is_empty();
+        if !exempt && page.bytes.saturating_add(size) > max_bytes {
             page.truncated = true;
             break;
         }
-        used = used.saturating_add(size);
-        last_digest = row.get(3)?;
-        page.envelopes.push(envelope);
+        page.bytes = page.bytes.saturating_add(size);
+        last_digest = row.get(4)?;
+        page.envelopes.push(Envelope {
+            content_topic: topic,
+            timestamp_ns,
+            message: row.get(3)?,
+        });
     }
     page.last = page.envelopes.last().map(|e| IndexCursor {
         digest: last_digest,
@@ -564,6 +592,63 @@ mod tests {
         let page = store.query(&query, usize::MAX).expect("query");
         assert_eq!(page.envelopes.len(), 3);
         assert!(!page.truncated);
+    }
+
+    #[test]
+    fn size_without_the_message_is_the_size_with_it() {
+        for len in [0usize, 1, 127, 128, 16_383, 16_384, 1_048_214] {
+            for ts in [0u64, 1, u64::MAX] {
+                let e = env("/xmtp/0/m-x/proto", ts, &vec![7; len]);
+                assert_eq!(
+                    encoded_size_of(e.content_topic.clone(), ts, len),
+                    encoded_size(&e),
+                    "len {len}, ts {ts}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_shares_one_budget_and_only_the_first_query_may_exceed_it() {
+        let (_dir, store) = open();
+        store
+            .insert(&[
+                env("a", 1, &[1; 5000]),
+                env("a", 2, &[2; 1000]),
+                env("b", 1, &[3; 1000]),
+                env("b", 2, &[4; 1000]),
+                env("c", 1, &[5; 1000]),
+            ])
+            .expect("insert");
+        let q = |topic: &str| StoreQuery {
+            topics: vec![topic.into()],
+            limit: 10,
+            ..StoreQuery::default()
+        };
+        let rows =
+            |pages: &[StoredPage]| pages.iter().map(|p| p.envelopes.len()).collect::<Vec<_>>();
+        // Room for two 1000-byte rows: a's two, then nothing for b and c, which are
+        // marked cut short (they have rows).
+        let pages = store
+            .query_many(&[q("b"), q("c"), q("a")], 2100)
+            .expect("query");
+        assert_eq!(rows(&pages), [2, 0, 0]);
+        assert_eq!(
+            pages.iter().map(|p| p.truncated).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        assert!(pages.iter().map(|p| p.bytes).sum::<usize>() <= 2100);
+        // The first query's first row may exceed the budget on its own; nothing after.
+        let pages = store
+            .query_many(&[q("a"), q("b"), q("nothing")], 2100)
+            .expect("query");
+        assert_eq!(rows(&pages), [1, 0, 0]);
+        assert_eq!(pages[0].envelopes[0].timestamp_ns, 1);
+        assert_eq!(
+            pages.iter().map(|p| p.truncated).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+        assert_eq!(pages[1].last, None);
     }
 
     #[test]

@@ -7,9 +7,26 @@ use tempfile::TempDir;
 use xmtp_ledger::network::{Client, ClientConfig, RetryPolicy};
 use xmtp_ledger::node::{self, NodeConfig, RunningNode};
 
-/// A node serving gRPC on an ephemeral loopback port, its database at `db`.
+/// A node serving gRPC on an ephemeral loopback port, its database at `db`, with the
+/// default limits (sender timestamps within an hour before and 5 minutes after now).
 pub async fn spawn_loopback(db: impl Into<PathBuf>) -> RunningNode {
     node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(db))
+        .await
+        .expect("node")
+}
+
+/// Lets `config`'s node accept any sender timestamp, for tests that date envelopes 1,
+/// 2, 3… to make their order obvious. Not the default: a real node refuses them.
+pub fn any_sender_time(config: &mut NodeConfig) {
+    config.limits.sender_time_past = Duration::MAX;
+    config.limits.sender_time_future = Duration::MAX;
+}
+
+/// [`spawn_loopback`] with [`any_sender_time`].
+pub async fn spawn_loopback_any_time(db: impl Into<PathBuf>) -> RunningNode {
+    let mut config = NodeConfig::new(db);
+    any_sender_time(&mut config);
+    node::spawn("127.0.0.1:0".parse().expect("addr"), config)
         .await
         .expect("node")
 }
@@ -38,10 +55,11 @@ pub struct Harness {
     pub client: Client,
 }
 
-/// A node with an empty database in a temporary folder, and a client of it.
+/// A node with an empty database in a temporary folder, accepting any sender timestamp
+/// ([`any_sender_time`]), and a client of it.
 pub async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
-    let node = spawn_loopback(dir.path().join("node.sqlite3")).await;
+    let node = spawn_loopback_any_time(dir.path().join("node.sqlite3")).await;
     let client = Client::connect(&node.url(), fast_config())
         .await
         .expect("client connects");

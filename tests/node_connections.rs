@@ -349,3 +349,29 @@ async fn a_client_whose_idle_connection_was_closed_is_served_on_its_next_call() 
         .await
         .expect("a query after the node closed the idle connection");
 }
+
+#[tokio::test]
+async fn a_request_head_over_16_kib_is_refused_by_the_rest_listener() {
+    let node = spawn(ConnectionLimits::default()).await;
+    let body = br#"{"contentTopics":["/xmtp/0/m-probe/proto"]}"#;
+    let pad = "a".repeat(20 * 1024);
+    let big = request(
+        node.rest(),
+        "POST",
+        "/message/v1/query",
+        &[("X-Pad", &pad)],
+        body,
+    )
+    .await;
+    assert_eq!(big.status, 431);
+    let small = "a".repeat(8 * 1024);
+    let fine = request(
+        node.rest(),
+        "POST",
+        "/message/v1/query",
+        &[("X-Pad", &small)],
+        body,
+    )
+    .await;
+    assert_eq!(fine.status, 200);
+}

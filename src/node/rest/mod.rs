@@ -82,6 +82,10 @@ pub const SUBSCRIBE_PATH: &str = "/message/v1/subscribe";
 /// `SubscribeAll` (NDJSON stream).
 pub const SUBSCRIBE_ALL_PATH: &str = "/message/v1/subscribe-all";
 
+/// Largest request head (request line and headers) either listener reads: hyper's
+/// HTTP/2 default header-list size, which the gRPC listener keeps.
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 /// Request headers a browser may send (the reference node's preflight list).
 const CORS_ALLOWED_HEADERS: &str = "Content-Type,Accept,Authorization,X-Client-Version,X-App-Version,Baggage,DNT,Sec-CH-UA,Sec-CH-UA-Mobile,Sec-CH-UA-Platform,Sentry-Trace,User-Agent";
 
@@ -134,6 +138,9 @@ pub(crate) async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(connections.handshake_timeout)
+        // The request head may take at most this (HTTP 431 beyond), as gRPC's header
+        // list; bodies stream past it.
+        .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
     loop {
         let stream = tokio::select! {

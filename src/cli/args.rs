@@ -191,6 +191,7 @@ pub enum Command {
     },
     /// Run an XMTP MessageApi node (gRPC, and optionally the REST gateway) on an
     /// embedded SQLite file.
+    #[command(after_long_help = super::node::BOUNDS)]
     Node {
         #[command(flatten)]
         listen: NodeListen,

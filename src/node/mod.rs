@@ -19,7 +19,14 @@
 //!   subscription started; `SubscribeAll` covers `/xmtp/0/…` topics.
 //!
 //! Limits (see [`Limits`]) answer with `InvalidArgument` (or `OutOfRange` for a
-//! request message larger than `max_request_bytes`, from tonic), never a crash.
+//! request message larger than `max_request_bytes`, from tonic), never a crash; so does
+//! a request that does not decode ("malformed request"), and a publish whose sender
+//! timestamp is outside the node's window (1 hour before to 5 minutes after its clock).
+//! What a client can make the node hold is bounded too: connections per listener,
+//! requests per connection, how long a connection may take to speak, idle or stall
+//! ([`ConnectionLimits`]), the bytes kept for subscribers
+//! ([`NodeConfig::subscriber_buffer_bytes`]) and the bytes of any answer
+//! ([`Limits::max_response_bytes`]).
 //!
 //! With [`NodeConfig::http_listen`] set, the node also serves the reference node's REST
 //! gateway (`POST /message/v1/publish`, `query`, `batch-query`, `subscribe`,

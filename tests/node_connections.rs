@@ -58,6 +58,21 @@ fn small_limits() -> ConnectionLimits {
     }
 }
 
+/// Defaults, but a gRPC connection with no request open is closed after 1 s.
+fn one_second_idle() -> ConnectionLimits {
+    ConnectionLimits {
+        idle_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
+    }
+}
+
+/// A gRPC client of `node`.
+async fn client_of(node: &TestNode) -> Client {
+    Client::connect(&node.node.url(), fast_config())
+        .await
+        .expect("client")
+}
+
 /// Reads until the peer closes (EOF or reset); how long that took, or `None` if the
 /// connection was still open after `within`.
 async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
@@ -240,11 +255,7 @@ async fn a_dribbled_request_header_is_cut_off_on_both_listeners() {
 
 #[tokio::test]
 async fn a_grpc_connection_with_no_request_open_is_closed_when_idle() {
-    let limits = ConnectionLimits {
-        idle_timeout: Duration::from_secs(1),
-        ..ConnectionLimits::default()
-    };
-    let node = spawn(limits).await;
+    let node = spawn(one_second_idle()).await;
     let mut stream = TcpStream::connect(node.grpc()).await.expect("connect");
     stream.write_all(H2_HANDSHAKE).await.expect("handshake");
     // The handshake is complete (so the 10 s handshake bound no longer applies); it is
@@ -255,14 +266,8 @@ async fn a_grpc_connection_with_no_request_open_is_closed_when_idle() {
 
 #[tokio::test]
 async fn a_grpc_subscription_is_not_idle() {
-    let limits = ConnectionLimits {
-        idle_timeout: Duration::from_secs(1),
-        ..ConnectionLimits::default()
-    };
-    let node = spawn(limits).await;
-    let client = Client::connect(&node.node.url(), fast_config())
-        .await
-        .expect("client");
+    let node = spawn(one_second_idle()).await;
+    let client = client_of(&node).await;
     let mut subscription = client
         .subscribe(["/xmtp/0/m-idle/proto"])
         .await
@@ -292,9 +297,7 @@ async fn a_rest_client_that_stops_reading_is_dropped() {
     sleep(Duration::from_millis(300)).await;
 
     // Publish far more than the socket buffers hold, while the subscriber reads nothing.
-    let client = Client::connect(&node.node.url(), fast_config())
-        .await
-        .expect("client");
+    let client = client_of(&node).await;
     let token = common::fixtures::token_of(41);
     let message = vec![0x5a; 1_000_000];
     let mut published = 0usize;
@@ -333,14 +336,8 @@ async fn a_rest_client_that_stops_reading_is_dropped() {
 #[tokio::test]
 async fn a_client_whose_idle_connection_was_closed_is_served_on_its_next_call() {
     // What the CLI does during a long device approval: connect, query, wait, publish.
-    let limits = ConnectionLimits {
-        idle_timeout: Duration::from_secs(1),
-        ..ConnectionLimits::default()
-    };
-    let node = spawn(limits).await;
-    let client = Client::connect(&node.node.url(), fast_config())
-        .await
-        .expect("client");
+    let node = spawn(one_second_idle()).await;
+    let client = client_of(&node).await;
     let query = Query::topic("/xmtp/0/m-reconnect/proto");
     client.query(&query).await.expect("first query");
     sleep(Duration::from_secs(3)).await;

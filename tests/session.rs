@@ -4,45 +4,24 @@
 //! identity with the same keys, republish contacts on unlock, publish prepared files
 //! only when their contacts match their keys, and find the newest valid contact.
 
+mod common;
+
 use std::cell::Cell;
 
 use xmtp_ledger::flow::{SignaturePurpose, generate_identity};
 use xmtp_ledger::identity::{Address, topic};
-use xmtp_ledger::network::{BlockingClient, ClientConfig, PublishOutcome, auth_token_now};
-use xmtp_ledger::node::{BlockingNode, NodeConfig};
+use xmtp_ledger::network::{PublishOutcome, auth_token_now};
 use xmtp_ledger::session::{
     InitOptions, InitOutcome, PreparedIdentity, Progress, PublishOptions, PublishedOutcome,
     Session, SessionError, Skipped, find_identity,
 };
 use xmtp_ledger::signer::{LocalKeySigner, Signer};
 
+use common::node::BlockingHarness;
+
 /// Hardhat accounts #0 and #1.
 const WALLET_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const OTHER_KEY: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-
-struct Rig {
-    _dir: tempfile::TempDir,
-    node: BlockingNode,
-    client: BlockingClient,
-}
-
-impl Rig {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let node = BlockingNode::start(
-            "127.0.0.1:0".parse().expect("addr"),
-            NodeConfig::new(dir.path().join("node.sqlite3")),
-        )
-        .expect("node");
-        let url = format!("http://{}", node.local_addr());
-        let client = BlockingClient::connect(&url, ClientConfig::default()).expect("client");
-        Self {
-            _dir: dir,
-            node,
-            client,
-        }
-    }
-}
 
 fn signer(key: &str) -> LocalKeySigner {
     LocalKeySigner::from_private_key(&hex::decode(key).expect("hex")).expect("key")
@@ -70,7 +49,7 @@ fn identity_key_of(bundle: &xmtp_ledger::identity::PrivateKeyBundleV1) -> Vec<u8
 
 #[test]
 fn init_creates_then_refuses_then_replaces_only_with_force() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = signer(WALLET_KEY);
     let session = Session::new(&wallet, &rig.client);
 
@@ -143,7 +122,7 @@ fn init_creates_then_refuses_then_replaces_only_with_force() {
 
 #[test]
 fn a_private_store_without_contacts_is_completed_with_the_same_keys() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = signer(WALLET_KEY);
     // A run that published the private store and stopped.
     let identity = generate_identity(&wallet, &mut |_| {}).expect("generate");
@@ -192,7 +171,7 @@ fn a_private_store_without_contacts_is_completed_with_the_same_keys() {
 
 #[test]
 fn unlock_recovers_the_keys_and_republishes_missing_contacts() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = signer(WALLET_KEY);
     let session = Session::new(&wallet, &rig.client);
 
@@ -233,7 +212,7 @@ fn unlock_recovers_the_keys_and_republishes_missing_contacts() {
 
 #[test]
 fn prepared_identity_is_published_once_and_only_if_its_contacts_match_its_keys() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = signer(WALLET_KEY);
     let session = Session::new(&wallet, &rig.client);
     let identity = generate_identity(&wallet, &mut |_| {}).expect("generate offline");
@@ -282,7 +261,7 @@ fn prepared_identity_is_published_once_and_only_if_its_contacts_match_its_keys()
 
 #[test]
 fn find_identity_skips_newer_envelopes_that_are_not_the_wallets_bundle() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = signer(WALLET_KEY);
     let address: Address = wallet.address();
     let created = Session::new(&wallet, &rig.client)

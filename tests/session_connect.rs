@@ -2,55 +2,34 @@
 //! node calls for, and stop (without generating) on an identity it cannot account for.
 //! Each path also meets a wallet that refuses, and then nothing is published.
 
+mod common;
+
 use std::cell::RefCell;
 
 use xmtp_ledger::flow::{SignaturePurpose, generate_identity};
 use xmtp_ledger::identity::{Address, WalletSignature, topic};
-use xmtp_ledger::network::{BlockingClient, ClientConfig, PublishOutcome, Query, auth_token_now};
-use xmtp_ledger::node::{BlockingNode, NodeConfig};
+use xmtp_ledger::network::{PublishOutcome, Query, auth_token_now};
 use xmtp_ledger::session::{ConnectOutcome, Progress, Session, SessionError, find_identity};
 use xmtp_ledger::signer::{LocalKeySigner, Signer};
 use xmtp_ledger::wire::Publication;
 
+use common::node::BlockingHarness;
+
 /// Hardhat account #0.
 const WALLET_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
-struct Rig {
-    _dir: tempfile::TempDir,
-    _node: BlockingNode,
-    client: BlockingClient,
-}
-
-impl Rig {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let node = BlockingNode::start(
-            "127.0.0.1:0".parse().expect("addr"),
-            NodeConfig::new(dir.path().join("node.sqlite3")),
-        )
-        .expect("node");
-        let url = format!("http://{}", node.local_addr());
-        let client = BlockingClient::connect(&url, ClientConfig::default()).expect("client");
-        Self {
-            _dir: dir,
-            _node: node,
-            client,
-        }
+/// Every envelope on `wallet`'s two topics, oldest first.
+fn envelopes_of(rig: &BlockingHarness, wallet: &Address) -> Vec<Vec<u8>> {
+    let topics = [
+        topic::private_store_topic(wallet),
+        topic::contact_topic(wallet),
+    ];
+    let mut pages = rig.client.pages(Query::topics(topics).ascending());
+    let mut all = Vec::new();
+    while let Some(page) = pages.next_page().expect("query") {
+        all.extend(page.into_iter().map(|e| e.message));
     }
-
-    /// Every envelope on the account's two topics, oldest first.
-    fn envelopes(&self, wallet: &Address) -> Vec<Vec<u8>> {
-        let topics = [
-            topic::private_store_topic(wallet),
-            topic::contact_topic(wallet),
-        ];
-        let mut pages = self.client.pages(Query::topics(topics).ascending());
-        let mut all = Vec::new();
-        while let Some(page) = pages.next_page().expect("query") {
-            all.extend(page.into_iter().map(|e| e.message));
-        }
-        all
-    }
+    all
 }
 
 /// The test wallet, which refuses the signatures whose text contains `refuse` (if set)
@@ -111,7 +90,7 @@ fn identity_key(bundle: &xmtp_ledger::identity::PrivateKeyBundleV1) -> Vec<u8> {
 /// Publishes `publications` with `bundle`'s token, as an earlier run (or another tool)
 /// would have.
 fn publish_raw(
-    rig: &Rig,
+    rig: &BlockingHarness,
     bundle: &xmtp_ledger::identity::PrivateKeyBundleV1,
     publications: &[Publication],
 ) {
@@ -123,7 +102,7 @@ fn publish_raw(
 
 #[test]
 fn connect_twice_creates_then_retrieves_the_same_identity() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = Wallet::new();
     let session = Session::new(&wallet, &rig.client);
 
@@ -146,7 +125,7 @@ fn connect_twice_creates_then_retrieves_the_same_identity() {
     );
     let outcomes: Vec<_> = first.published.iter().map(|p| p.outcome).collect();
     assert_eq!(outcomes, [PublishOutcome::Published; 3]);
-    let published = rig.envelopes(&wallet.address());
+    let published = envelopes_of(&rig, &wallet.address());
 
     let second = session.connect(&mut |_| {}).expect("second connect");
     assert_eq!(second.outcome, ConnectOutcome::Retrieved);
@@ -159,12 +138,16 @@ fn connect_twice_creates_then_retrieves_the_same_identity() {
     assert_eq!(second.identity.wallet, wallet.address());
     let outcomes: Vec<_> = second.published.iter().map(|p| p.outcome).collect();
     assert_eq!(outcomes, [PublishOutcome::AlreadyNewest; 2]);
-    assert_eq!(rig.envelopes(&wallet.address()), published, "nothing new");
+    assert_eq!(
+        envelopes_of(&rig, &wallet.address()),
+        published,
+        "nothing new"
+    );
 }
 
 #[test]
 fn a_private_store_without_contacts_is_completed_with_its_own_keys() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = Wallet::new();
     let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
     publish_raw(&rig, &earlier.bundle, &earlier.publications()[..1]);
@@ -202,7 +185,7 @@ fn a_private_store_without_contacts_is_completed_with_its_own_keys() {
 
 #[test]
 fn a_contact_that_does_not_verify_stops_before_the_wallet_is_asked() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = Wallet::new();
     let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
     let garbage = Publication {
@@ -210,7 +193,7 @@ fn a_contact_that_does_not_verify_stops_before_the_wallet_is_asked() {
         message: b"\x0a\x03not a bundle".to_vec(),
     };
     publish_raw(&rig, &earlier.bundle, &[garbage]);
-    let before = rig.envelopes(&wallet.address());
+    let before = envelopes_of(&rig, &wallet.address());
 
     let err = Session::new(&wallet, &rig.client)
         .connect(&mut |_| {})
@@ -221,7 +204,7 @@ fn a_contact_that_does_not_verify_stops_before_the_wallet_is_asked() {
     );
     assert_eq!(wallet.asked(), 0, "the wallet was asked nothing");
     assert_eq!(
-        rig.envelopes(&wallet.address()),
+        envelopes_of(&rig, &wallet.address()),
         before,
         "nothing published"
     );
@@ -229,11 +212,11 @@ fn a_contact_that_does_not_verify_stops_before_the_wallet_is_asked() {
 
 #[test]
 fn a_contact_without_a_private_store_stops_before_the_wallet_is_asked() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = Wallet::new();
     let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
     publish_raw(&rig, &earlier.bundle, &earlier.publications()[1..]);
-    let before = rig.envelopes(&wallet.address());
+    let before = envelopes_of(&rig, &wallet.address());
 
     let err = Session::new(&wallet, &rig.client)
         .connect(&mut |_| {})
@@ -243,18 +226,18 @@ fn a_contact_without_a_private_store_stops_before_the_wallet_is_asked() {
         "{err:?}"
     );
     assert_eq!(wallet.asked(), 0);
-    assert_eq!(rig.envelopes(&wallet.address()), before);
+    assert_eq!(envelopes_of(&rig, &wallet.address()), before);
 }
 
 #[test]
 fn a_contact_of_other_keys_than_the_private_store_stops_without_publishing() {
-    let rig = Rig::new();
+    let rig = BlockingHarness::new();
     let wallet = Wallet::new();
     let stored = generate_identity(&wallet.key, &mut |_| {}).expect("stored keys");
     let announced = generate_identity(&wallet.key, &mut |_| {}).expect("other keys");
     publish_raw(&rig, &stored.bundle, &stored.publications()[..1]);
     publish_raw(&rig, &announced.bundle, &announced.publications()[1..]);
-    let before = rig.envelopes(&wallet.address());
+    let before = envelopes_of(&rig, &wallet.address());
 
     let err = Session::new(&wallet, &rig.client)
         .connect(&mut |_| {})
@@ -265,7 +248,7 @@ fn a_contact_of_other_keys_than_the_private_store_stops_without_publishing() {
     );
     assert_eq!(wallet.asked(), 1, "one signature to open the store");
     assert_eq!(
-        rig.envelopes(&wallet.address()),
+        envelopes_of(&rig, &wallet.address()),
         before,
         "nothing published"
     );
@@ -275,34 +258,34 @@ fn a_contact_of_other_keys_than_the_private_store_stops_without_publishing() {
 fn a_refusal_on_the_wallet_publishes_nothing_on_any_path() {
     // Created: refused at the first or the second signature.
     for refuse in [CREATE, ENABLE] {
-        let rig = Rig::new();
+        let rig = BlockingHarness::new();
         let wallet = Wallet::refusing(Some(refuse));
         let err = Session::new(&wallet, &rig.client)
             .connect(&mut |_| {})
             .expect_err("refused");
         assert!(matches!(err, SessionError::Flow(_)), "{refuse}: {err:?}");
         assert!(
-            rig.envelopes(&wallet.address()).is_empty(),
+            envelopes_of(&rig, &wallet.address()).is_empty(),
             "{refuse}: something was published"
         );
     }
 
     // Retrieved and Completed: refused at the one signature.
     for contacts in [true, false] {
-        let rig = Rig::new();
+        let rig = BlockingHarness::new();
         let wallet = Wallet::refusing(Some(ENABLE));
         let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
         let publications = earlier.publications();
         let upto = if contacts { publications.len() } else { 1 };
         publish_raw(&rig, &earlier.bundle, &publications[..upto]);
-        let before = rig.envelopes(&wallet.address());
+        let before = envelopes_of(&rig, &wallet.address());
         let err = Session::new(&wallet, &rig.client)
             .connect(&mut |_| {})
             .expect_err("refused");
         assert!(matches!(err, SessionError::Flow(_)), "{err:?}");
         assert_eq!(wallet.asked(), 1);
         assert_eq!(
-            rig.envelopes(&wallet.address()),
+            envelopes_of(&rig, &wallet.address()),
             before,
             "contacts {contacts}: something was published"
         );

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use xmtp_ledger::network::{Client, ClientConfig, RetryPolicy};
-use xmtp_ledger::node::{self, NodeConfig, RunningNode};
+use xmtp_ledger::network::{BlockingClient, Client, ClientConfig, RetryPolicy};
+use xmtp_ledger::node::{self, BlockingNode, NodeConfig, RunningNode};
 
 /// A node serving gRPC on an ephemeral loopback port, its database at `db`, with the
 /// default limits (sender timestamps within an hour before and 5 minutes after now).
@@ -64,4 +64,30 @@ pub async fn harness() -> Harness {
         .await
         .expect("client connects");
     Harness { dir, node, client }
+}
+
+/// A node on a loopback port and a blocking client of it, for tests of the blocking
+/// library surface (the session layer) that run without an async runtime of their own.
+pub struct BlockingHarness {
+    /// Holds the node's database folder until the test ends.
+    pub dir: TempDir,
+    /// The node.
+    pub node: BlockingNode,
+    /// A client of the node, with the default configuration.
+    pub client: BlockingClient,
+}
+
+impl BlockingHarness {
+    /// A node with an empty database in a temporary folder, and a client of it.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = BlockingNode::start(
+            "127.0.0.1:0".parse().expect("addr"),
+            NodeConfig::new(dir.path().join("node.sqlite3")),
+        )
+        .expect("node");
+        let url = format!("http://{}", node.local_addr());
+        let client = BlockingClient::connect(&url, ClientConfig::default()).expect("client");
+        Self { dir, node, client }
+    }
 }

@@ -9,11 +9,11 @@ use super::args::GlobalArgs;
 use super::connect::connect;
 use super::context::open_signer;
 use super::error::{CliError, session_error};
-use super::files::{check_output_file, write_private};
+use super::files::check_output_file;
 use super::identity_output::IdentityOutput;
+use super::keystore_file;
 use super::progress::{FlowProgress, report_published};
 use super::ui::Ui;
-use xmtp_ledger::flow::seal_with_new_signature;
 use xmtp_ledger::session::{ConnectOutcome, Session};
 use xmtp_ledger::signer::Signer;
 
@@ -58,21 +58,14 @@ pub fn run(
             ConnectOutcome::Created => 2,
             ConnectOutcome::Retrieved | ConnectOutcome::Completed => 1,
         };
-        let step = flow_approvals + 1;
-        // Counted as given: the last of `step` approvals.
-        let mut progress = FlowProgress::new(ui);
-        let sealed = seal_with_new_signature(
+        keystore_file::save(
+            ui,
             &signer,
             &connected.identity.bundle,
-            &mut |p| progress.announce(p),
-            (step, step),
+            path,
+            force,
+            flow_approvals + 1,
         )?;
-        progress.done();
-        write_private(path, &sealed.encode(), force)?;
-        ui.status(format!(
-            "saved the keys to {} (0600), encrypted under a new device signature",
-            path.display()
-        ));
     }
 
     let headline = match connected.outcome {

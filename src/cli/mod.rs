@@ -16,6 +16,7 @@ mod identity_output;
 mod init;
 mod input;
 mod inspect;
+mod keystore_file;
 mod node;
 mod out_dir;
 mod progress;

@@ -6,12 +6,13 @@ use super::args::GlobalArgs;
 use super::connect::connect;
 use super::context::open_signer;
 use super::error::{CliError, session_error};
-use super::files::{check_output_file, write_private};
+use super::files::check_output_file;
 use super::identity_output::IdentityOutput;
+use super::keystore_file;
 use super::input::{decode_flexible, read_input};
 use super::progress::{FlowProgress, report_published};
 use super::ui::Ui;
-use xmtp_ledger::flow::{seal_with_new_signature, unlock_identity};
+use xmtp_ledger::flow::unlock_identity;
 use xmtp_ledger::session::Session;
 use xmtp_ledger::signer::Signer;
 
@@ -54,18 +55,7 @@ pub fn run(
     progress.done();
 
     if let Some(path) = keystore {
-        let sealed = seal_with_new_signature(
-            &signer,
-            &unlocked.bundle,
-            &mut |p| progress.announce(p),
-            (2, 2),
-        )?;
-        progress.done();
-        write_private(path, &sealed.encode(), force)?;
-        ui.status(format!(
-            "saved the keys to {} (0600), encrypted under a new device signature",
-            path.display()
-        ));
+        keystore_file::save(ui, &signer, &unlocked.bundle, path, force, 2)?;
     }
 
     let output = IdentityOutput::new(&wallet, signer.path().to_string(), &unlocked.bundle);

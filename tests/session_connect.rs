@@ -1,22 +1,27 @@
 //! `Session::connect`, the seed's one move: generate, retrieve or complete, whichever the
 //! node calls for, and stop (without generating) on an identity it cannot account for.
-//! Each path also meets a wallet that refuses, and then nothing is published.
+//! Each path also meets a rejection on the device, and then nothing is published. The
+//! wallet is the software device through real APDU framing.
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::Cell;
+use std::sync::Arc;
 
-use xmtp_ledger::flow::{SignaturePurpose, generate_identity};
+use ledger_app::screen::reviewed_message;
+use ledger_app::{ApprovalPolicy, SoftwareDevice};
+
+use xmtp_ledger::device::{
+    DerivationPath, DeviceError, DeviceErrorKind, EthApp, InProcessTransport, LedgerSigner,
+};
+use xmtp_ledger::flow::{FlowError, SignaturePurpose, generate_identity};
 use xmtp_ledger::identity::{Address, WalletSignature, topic};
 use xmtp_ledger::network::{PublishOutcome, Query, auth_token_now};
 use xmtp_ledger::session::{ConnectOutcome, Progress, Session, SessionError, find_identity};
-use xmtp_ledger::signer::{LocalKeySigner, Signer};
+use xmtp_ledger::signer::Signer;
 use xmtp_ledger::wire::Publication;
 
 use common::node::BlockingHarness;
-
-/// Hardhat account #0.
-const WALLET_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 /// Every envelope on `wallet`'s two topics, oldest first.
 fn envelopes_of(rig: &BlockingHarness, wallet: &Address) -> Vec<Vec<u8>> {
@@ -32,52 +37,57 @@ fn envelopes_of(rig: &BlockingHarness, wallet: &Address) -> Vec<Vec<u8>> {
     all
 }
 
-/// The test wallet, which refuses the signatures whose text contains `refuse` (if set)
-/// and records which texts it was asked to sign.
+/// The account on the software device, called in-process through real APDU framing
+/// (`--device emulator`), counting the signatures it is asked for. Its person approves
+/// every review unless told to reject those whose message contains a text.
 struct Wallet {
-    key: LocalKeySigner,
-    refuse: Option<&'static str>,
-    asked: RefCell<Vec<String>>,
+    device: Arc<SoftwareDevice>,
+    signer: LedgerSigner,
+    asked: Cell<usize>,
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("rejected on the wallet")]
-struct Rejected;
 
 impl Wallet {
     fn new() -> Self {
-        Self::refusing(None)
-    }
-
-    fn refusing(refuse: Option<&'static str>) -> Self {
-        let key =
-            LocalKeySigner::from_private_key(&hex::decode(WALLET_KEY).expect("hex")).expect("key");
+        let device = Arc::new(SoftwareDevice::with_test_mnemonic());
+        let app = EthApp::from_transport(InProcessTransport::new(Arc::clone(&device)));
+        let path = DerivationPath::ledger_live(0).expect("path");
+        let signer = LedgerSigner::connect(app, path).expect("signer");
         Self {
-            key,
-            refuse,
-            asked: RefCell::new(Vec::new()),
+            device,
+            signer,
+            asked: Cell::new(0),
         }
     }
 
+    /// From now on, reviews whose message contains `text` are rejected on the device.
+    fn reject_containing(&self, text: &'static str) {
+        self.device
+            .set_approval(ApprovalPolicy::ask(move |screens| {
+                !reviewed_message(screens).is_some_and(|message| message.contains(text))
+            }));
+    }
+
     fn asked(&self) -> usize {
-        self.asked.borrow().len()
+        self.asked.get()
     }
 }
 
 impl Signer for Wallet {
-    type Error = Rejected;
+    type Error = DeviceError;
 
     fn address(&self) -> Address {
-        self.key.address()
+        self.signer.address()
     }
 
-    fn personal_sign(&self, text: &str) -> Result<WalletSignature, Rejected> {
-        self.asked.borrow_mut().push(text.to_owned());
-        if self.refuse.is_some_and(|r| text.contains(r)) {
-            return Err(Rejected);
-        }
-        Ok(self.key.personal_sign(text).expect("local signer"))
+    fn personal_sign(&self, text: &str) -> Result<WalletSignature, DeviceError> {
+        self.asked.set(self.asked.get() + 1);
+        self.signer.personal_sign(text)
     }
+}
+
+/// The session failed because the person rejected on the device.
+fn rejected(error: &SessionError<DeviceError>) -> bool {
+    matches!(error, SessionError::Flow(FlowError::Signer(e)) if e.kind() == DeviceErrorKind::Rejected)
 }
 
 const CREATE: &str = "XMTP : Create Identity";
@@ -149,7 +159,7 @@ fn connect_twice_creates_then_retrieves_the_same_identity() {
 fn a_private_store_without_contacts_is_completed_with_its_own_keys() {
     let rig = BlockingHarness::new();
     let wallet = Wallet::new();
-    let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
+    let earlier = generate_identity(&wallet.signer, &mut |_| {}).expect("generate");
     publish_raw(&rig, &earlier.bundle, &earlier.publications()[..1]);
 
     let mut events = Vec::new();
@@ -187,7 +197,7 @@ fn a_private_store_without_contacts_is_completed_with_its_own_keys() {
 fn a_contact_that_does_not_verify_stops_before_the_wallet_is_asked() {
     let rig = BlockingHarness::new();
     let wallet = Wallet::new();
-    let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
+    let earlier = generate_identity(&wallet.signer, &mut |_| {}).expect("generate");
     let garbage = Publication {
         topic: topic::contact_topic(&wallet.address()),
         message: b"\x0a\x03not a bundle".to_vec(),
@@ -214,7 +224,7 @@ fn a_contact_that_does_not_verify_stops_before_the_wallet_is_asked() {
 fn a_contact_without_a_private_store_stops_before_the_wallet_is_asked() {
     let rig = BlockingHarness::new();
     let wallet = Wallet::new();
-    let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
+    let earlier = generate_identity(&wallet.signer, &mut |_| {}).expect("generate");
     publish_raw(&rig, &earlier.bundle, &earlier.publications()[1..]);
     let before = envelopes_of(&rig, &wallet.address());
 
@@ -233,8 +243,8 @@ fn a_contact_without_a_private_store_stops_before_the_wallet_is_asked() {
 fn a_contact_of_other_keys_than_the_private_store_stops_without_publishing() {
     let rig = BlockingHarness::new();
     let wallet = Wallet::new();
-    let stored = generate_identity(&wallet.key, &mut |_| {}).expect("stored keys");
-    let announced = generate_identity(&wallet.key, &mut |_| {}).expect("other keys");
+    let stored = generate_identity(&wallet.signer, &mut |_| {}).expect("stored keys");
+    let announced = generate_identity(&wallet.signer, &mut |_| {}).expect("other keys");
     publish_raw(&rig, &stored.bundle, &stored.publications()[..1]);
     publish_raw(&rig, &announced.bundle, &announced.publications()[1..]);
     let before = envelopes_of(&rig, &wallet.address());
@@ -255,26 +265,28 @@ fn a_contact_of_other_keys_than_the_private_store_stops_without_publishing() {
 }
 
 #[test]
-fn a_refusal_on_the_wallet_publishes_nothing_on_any_path() {
-    // Created: refused at the first or the second signature.
+fn a_rejection_on_the_device_publishes_nothing_on_any_path() {
+    // Created: rejected at the first or the second review.
     for refuse in [CREATE, ENABLE] {
         let rig = BlockingHarness::new();
-        let wallet = Wallet::refusing(Some(refuse));
+        let wallet = Wallet::new();
+        wallet.reject_containing(refuse);
         let err = Session::new(&wallet, &rig.client)
             .connect(&mut |_| {})
             .expect_err("refused");
-        assert!(matches!(err, SessionError::Flow(_)), "{refuse}: {err:?}");
+        assert!(rejected(&err), "{refuse}: {err:?}");
         assert!(
             envelopes_of(&rig, &wallet.address()).is_empty(),
             "{refuse}: something was published"
         );
     }
 
-    // Retrieved and Completed: refused at the one signature.
+    // Retrieved and Completed: rejected at the one review.
     for contacts in [true, false] {
         let rig = BlockingHarness::new();
-        let wallet = Wallet::refusing(Some(ENABLE));
-        let earlier = generate_identity(&wallet.key, &mut |_| {}).expect("generate");
+        let wallet = Wallet::new();
+        let earlier = generate_identity(&wallet.signer, &mut |_| {}).expect("generate");
+        wallet.reject_containing(ENABLE);
         let publications = earlier.publications();
         let upto = if contacts { publications.len() } else { 1 };
         publish_raw(&rig, &earlier.bundle, &publications[..upto]);
@@ -282,7 +294,7 @@ fn a_refusal_on_the_wallet_publishes_nothing_on_any_path() {
         let err = Session::new(&wallet, &rig.client)
             .connect(&mut |_| {})
             .expect_err("refused");
-        assert!(matches!(err, SessionError::Flow(_)), "{err:?}");
+        assert!(rejected(&err), "{err:?}");
         assert_eq!(wallet.asked(), 1);
         assert_eq!(
             envelopes_of(&rig, &wallet.address()),

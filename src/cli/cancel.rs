@@ -41,7 +41,7 @@ fn spawn_listener(ui: Ui) -> std::io::Result<()> {
             #[cfg(not(unix))]
             let received = runtime.block_on(tokio::signal::ctrl_c()).is_ok();
             if received {
-                ui.cancelled();
+                ui.cancelled(EXIT_CANCELLED);
                 std::process::exit(i32::from(EXIT_CANCELLED));
             }
         })?;

@@ -89,10 +89,10 @@ impl Ui {
     }
 
     /// Reports Ctrl-C: `cancelled` (after clearing a spinner's line), or with `--json` the
-    /// error document with code 130.
-    pub fn cancelled(&self) {
+    /// error document with `code`.
+    pub fn cancelled(&self, code: u8) {
         if self.json {
-            self.error("cancelled", None, super::cancel::EXIT_CANCELLED);
+            self.error("cancelled", None, code);
         } else if self.stderr_is_terminal {
             // Return to the start of the spinner's line and clear it.
             to_stderr("\r\x1b[2Kcancelled");

@@ -4,22 +4,37 @@
 
 use std::path::{Path, PathBuf};
 
-use super::store::StoreError;
+/// What is wrong with the database file (the store turns it into its own error).
+#[derive(Debug)]
+pub(super) enum FileProblem {
+    /// It could not be created or its mode set.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A symlink or something else than a regular file is in its place.
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+}
 
 /// Creates the database file 0600 if it is missing, so SQLite (which gives its `-wal` and
 /// `-shm` files the database's mode) never makes any of them readable by others; refuses
 /// a symlink or a non-file in its place, and tightens an existing file (and companions)
 /// that others could read.
 #[cfg(unix)]
-pub(super) fn prepare_private_file(path: &Path) -> Result<(), StoreError> {
+pub(super) fn prepare_private_file(path: &Path) -> Result<(), FileProblem> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 
-    let open_error = |source: std::io::Error| StoreError::File {
+    let open_error = |source: std::io::Error| FileProblem::Io {
         path: path.to_owned(),
         source,
     };
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if !meta.file_type().is_file() => Err(StoreError::NotAFile {
+        Ok(meta) if !meta.file_type().is_file() => Err(FileProblem::NotAFile {
             path: path.to_owned(),
         }),
         Ok(_) => {
@@ -32,7 +47,7 @@ pub(super) fn prepare_private_file(path: &Path) -> Result<(), StoreError> {
                     continue;
                 };
                 if !meta.file_type().is_file() {
-                    return Err(StoreError::NotAFile { path: file });
+                    return Err(FileProblem::NotAFile { path: file });
                 }
                 if meta.permissions().mode() & 0o077 != 0 {
                     tracing::warn!(file = %file.display(), "node database was readable by others: setting mode 0600");
@@ -55,7 +70,7 @@ pub(super) fn prepare_private_file(path: &Path) -> Result<(), StoreError> {
 }
 
 #[cfg(not(unix))]
-pub(super) fn prepare_private_file(_path: &Path) -> Result<(), StoreError> {
+pub(super) fn prepare_private_file(_path: &Path) -> Result<(), FileProblem> {
     Ok(())
 }
 

@@ -28,7 +28,7 @@ use prost::Message;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, params, params_from_iter};
 
-use super::db_file::{create_private_dir, prepare_private_file};
+use super::db_file::{FileProblem, create_private_dir, prepare_private_file};
 use crate::proto::message_api::v1::{Envelope, IndexCursor};
 use crate::wire::now_ns;
 
@@ -132,6 +132,15 @@ pub enum StoreError {
     /// but we stop using the connection rather than guess.
     #[error("node database connection is unusable after a panic")]
     Poisoned,
+}
+
+impl From<FileProblem> for StoreError {
+    fn from(problem: FileProblem) -> Self {
+        match problem {
+            FileProblem::Io { path, source } => Self::File { path, source },
+            FileProblem::NotAFile { path } => Self::NotAFile { path },
+        }
+    }
 }
 
 /// A query as the store runs it (already validated by the service).

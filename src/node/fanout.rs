@@ -79,7 +79,17 @@ impl Fanout {
     }
 
     /// Appends `envelopes` in order, evicts what no longer fits, and wakes receivers.
+    /// With no receiver, nothing is kept: a node nobody subscribes to holds no envelopes.
     pub(crate) fn publish(&self, envelopes: impl IntoIterator<Item = Envelope>) {
+        // A receiver registers with `published` before it reads its starting point
+        // (see `subscribe`), so one that counts here gets everything after that point.
+        if self.published.receiver_count() == 0 {
+            // And what the last receiver left behind goes too.
+            let mut ring = lock(&self.ring);
+            ring.entries.clear();
+            ring.bytes = 0;
+            return;
+        }
         {
             let mut ring = lock(&self.ring);
             for envelope in envelopes {
@@ -102,10 +112,11 @@ impl Fanout {
 
     /// A receiver of everything published from now on.
     pub(crate) fn subscribe(&self) -> Receiver {
+        let published = self.published.subscribe();
         let next = lock(&self.ring).next_seq;
         Receiver {
             ring: self.ring.clone(),
-            published: self.published.subscribe(),
+            published,
             next,
         }
     }
@@ -235,6 +246,23 @@ mod tests {
         fanout.publish([env(2, 10)]);
         assert_eq!(retained(&fanout).0, 1);
         assert_eq!(next(&mut receiver).await.expect("after").timestamp_ns, 1002);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_kept_without_a_receiver() {
+        let fanout = Fanout::new(10, 1 << 20);
+        fanout.publish([env(0, 1000)]);
+        assert_eq!(retained(&fanout), (0, 0));
+        let receiver = fanout.subscribe();
+        fanout.publish([env(1, 1000)]);
+        assert_eq!(retained(&fanout).0, 1);
+        drop(receiver);
+        fanout.publish([env(2, 1000)]);
+        assert_eq!(retained(&fanout), (0, 0));
+        // A receiver subscribed after that sees only what comes after it.
+        let mut late = fanout.subscribe();
+        fanout.publish([env(3, 1)]);
+        assert_eq!(next(&mut late).await.expect("3").timestamp_ns, 1003);
     }
 
     #[tokio::test]

@@ -12,7 +12,6 @@ use super::ui::{PromptGuard, Ui};
 pub struct FlowProgress<'a> {
     ui: &'a Ui,
     current: Option<PromptGuard>,
-    total: Option<usize>,
     extra: usize,
 }
 
@@ -22,22 +21,14 @@ impl<'a> FlowProgress<'a> {
         Self {
             ui,
             current: None,
-            total: None,
             extra: 0,
         }
     }
 
     /// Counts `extra` more requests than the flow announces, when the command asks for
-    /// more after a flow whose count only the node decides (`connect --keystore`).
+    /// more signatures after the flow (`unlock --keystore`, `connect --keystore`).
     pub fn with_extra(mut self, extra: usize) -> Self {
         self.extra = extra;
-        self
-    }
-
-    /// Counts the requests out of `total` instead of the flow's own count, when the
-    /// command asks for more signatures after the flow (`unlock --keystore`).
-    pub fn with_total(mut self, total: usize) -> Self {
-        self.total = Some(total);
         self
     }
 
@@ -75,7 +66,7 @@ impl<'a> FlowProgress<'a> {
             "Ledger: review '{}' and approve ({} of {}): it {what}",
             prompt.purpose.header(),
             prompt.step,
-            self.total.unwrap_or(prompt.total + self.extra)
+            prompt.total + self.extra
         )));
     }
 

@@ -32,8 +32,8 @@ pub fn run(
     }
     let signer = open_signer(global, ui)?;
     let wallet = signer.address();
-    let total = if keystore.is_some() { 2 } else { 1 };
-    let mut progress = FlowProgress::new(ui).with_total(total);
+    // The unlock's approval, plus one for the keystore.
+    let mut progress = FlowProgress::new(ui).with_extra(usize::from(keystore.is_some()));
 
     let unlocked = if let Some(file) = from_file {
         // Offline: decrypt a bundle from a file; nothing is fetched or published.

@@ -2,9 +2,10 @@
 //! identity if there is none, retrieve it if there is one, and complete it if an earlier
 //! run stopped between publishes. It never generates over anything it cannot account for.
 
-use super::{Progress, Session, SessionError, TopicOutcome, find_identity};
+use super::lookup::read_account;
+use super::{Progress, Session, SessionError, TopicOutcome};
 use crate::flow::{UnlockedIdentity, generate_identity, identity_publications, unlock_identity};
-use crate::identity::{PrivateKeyBundleV1, VerifiedContact, topic};
+use crate::identity::{PrivateKeyBundleV1, VerifiedContact};
 use crate::signer::Signer;
 
 /// Which path [`Session::connect`] took.
@@ -67,11 +68,7 @@ impl<S: Signer> Session<'_, S> {
     ) -> Result<Connected, SessionError<S::Error>> {
         let wallet = self.wallet();
         let node = || self.client.url().to_owned();
-        let private_store = self
-            .client
-            .newest(&topic::private_store_topic(&wallet))?
-            .map(|envelope| envelope.message);
-        let found = find_identity(self.client, &wallet)?;
+        let (private_store, found) = read_account(self.client, &wallet)?;
         let contact = found.contact.map(|(_, verified)| verified);
         if contact.is_none()
             && let Some(first) = found.skipped.first()

@@ -150,12 +150,21 @@ impl Existing {
 
 /// Reads the newest private store and looks for a valid contact bundle of `wallet`.
 pub fn lookup(client: &BlockingClient, wallet: &Address) -> Result<Existing, NetworkError> {
-    let private_store = client
-        .newest(&topic::private_store_topic(wallet))?
-        .map(|e| e.message);
-    let found = find_identity(client, wallet)?;
+    let (private_store, found) = read_account(client, wallet)?;
     Ok(Existing {
         private_store,
         has_valid_contact: found.contact.is_some(),
     })
+}
+
+/// The newest private-store envelope's message, and what [`find_identity`] finds: the
+/// two reads every decision about what to publish starts from.
+pub(super) fn read_account(
+    client: &BlockingClient,
+    wallet: &Address,
+) -> Result<(Option<Vec<u8>>, FoundIdentity), NetworkError> {
+    let private_store = client
+        .newest(&topic::private_store_topic(wallet))?
+        .map(|e| e.message);
+    Ok((private_store, find_identity(client, wallet)?))
 }

@@ -34,6 +34,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
 use tonic::codegen::{Bytes, http};
 
+use crate::network::RetryPolicy;
+
 /// Connection-level bounds of both listeners. Each is per listener, so a flood on one
 /// never starves the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +81,11 @@ impl Default for ConnectionLimits {
         }
     }
 }
+
+/// Largest request head (request line and headers) either listener reads: hyper's
+/// HTTP/2 default header-list size, which the gRPC listener keeps, and the REST
+/// listener's read buffer (HTTP 431 beyond).
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// File descriptors kept out of the connection budget: stdio, the database and its WAL
 /// and SHM, the listeners, the runtime's own, a device, logs.
@@ -241,26 +248,28 @@ fn is_resource_exhaustion(error: &io::Error) -> bool {
     }
 }
 
-/// Pauses after resource-exhaustion errors: 10 ms, doubling, at most 1 s.
+/// Pauses after resource-exhaustion errors: the client's capped doubling
+/// ([`RetryPolicy::backoff`]), from 10 ms to at most 1 s.
 #[derive(Debug, Default)]
 struct Backoff {
-    last: Option<Duration>,
+    /// Resource-exhaustion errors in a row.
+    failures: u32,
 }
 
 impl Backoff {
-    const FIRST: Duration = Duration::from_millis(10);
-    const MAX: Duration = Duration::from_secs(1);
+    const SCHEDULE: RetryPolicy = RetryPolicy {
+        max_attempts: u32::MAX,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_secs(1),
+    };
 
     fn next_pause(&mut self) -> Duration {
-        let pause = self
-            .last
-            .map_or(Self::FIRST, |last| (last * 2).min(Self::MAX));
-        self.last = Some(pause);
-        pause
+        self.failures = self.failures.saturating_add(1);
+        Self::SCHEDULE.backoff(self.failures)
     }
 
     fn reset(&mut self) {
-        self.last = None;
+        self.failures = 0;
     }
 }
 

@@ -356,7 +356,7 @@ async fn run(
     let grpc = Server::builder()
         .timeout(connections.request_timeout)
         .max_concurrent_streams(connections.max_requests_per_connection)
-        .http2_max_header_list_size(u32::try_from(rest::MAX_HEADER_BYTES).unwrap_or(u32::MAX))
+        .http2_max_header_list_size(u32::try_from(listener::MAX_HEADER_BYTES).unwrap_or(u32::MAX))
         .http2_keepalive_interval(Some(connections.keepalive_interval))
         .http2_keepalive_timeout(Some(connections.keepalive_timeout))
         .layer(TrackRequestsLayer)

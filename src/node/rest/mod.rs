@@ -67,7 +67,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
 use super::Limits;
-use super::listener::{Admission, ConnectionLimits};
+use super::listener::{Admission, ConnectionLimits, MAX_HEADER_BYTES};
 use super::service::{EnvelopeStream, MessageApiService};
 use crate::proto::message_api::v1::message_api_server::MessageApi;
 
@@ -81,10 +81,6 @@ pub const BATCH_QUERY_PATH: &str = "/message/v1/batch-query";
 pub const SUBSCRIBE_PATH: &str = "/message/v1/subscribe";
 /// `SubscribeAll` (NDJSON stream).
 pub const SUBSCRIBE_ALL_PATH: &str = "/message/v1/subscribe-all";
-
-/// Largest request head (request line and headers) either listener reads: hyper's
-/// HTTP/2 default header-list size, which the gRPC listener keeps.
-pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Request headers a browser may send (the reference node's preflight list).
 const CORS_ALLOWED_HEADERS: &str = "Content-Type,Accept,Authorization,X-Client-Version,X-App-Version,Baggage,DNT,Sec-CH-UA,Sec-CH-UA-Mobile,Sec-CH-UA-Platform,Sentry-Trace,User-Agent";

@@ -350,20 +350,17 @@ fn encoded_size(envelope: &Envelope) -> usize {
     envelope.encoded_len() + 6
 }
 
-/// [`encoded_size`] of an envelope whose message is `message_len` bytes, computed
-/// without the message, so a row past the budget is never read into memory.
-fn encoded_size_of(topic: String, timestamp_ns: u64, message_len: usize) -> usize {
-    let head = Envelope {
-        content_topic: topic,
-        timestamp_ns,
-        message: Vec::new(),
-    };
+/// [`encoded_size`] of `head` (an envelope whose message is not read yet) once it
+/// carries a message of `message_len` bytes, so a row past the budget is never read
+/// into memory.
+fn encoded_size_with(head: &Envelope, message_len: usize) -> usize {
+    debug_assert!(head.message.is_empty());
     let message = match message_len {
         0 => 0,
         // Field 3's key (one byte), the length varint, the bytes.
         n => 1 + prost::encoding::encoded_len_varint(n as u64) + n,
     };
-    encoded_size(&head) + message
+    encoded_size(head) + message
 }
 
 /// Runs `query`, keeping rows while their [`encoded_size`]s fit `max_bytes`; with
@@ -415,10 +412,13 @@ fn run_query(
     let mut page = StoredPage::default();
     let mut last_digest = Vec::new();
     while let Some(row) = rows.next()? {
-        let topic: String = row.get(0)?;
-        let timestamp_ns = time_from_key(row.get(1)?);
+        let head = Envelope {
+            content_topic: row.get(0)?,
+            timestamp_ns: time_from_key(row.get(1)?),
+            message: Vec::new(),
+        };
         let message_len = usize::try_from(row.get::<_, i64>(2)?).unwrap_or(usize::MAX);
-        let size = encoded_size_of(topic.clone(), timestamp_ns, message_len);
+        let size = encoded_size_with(&head, message_len);
         let exempt = oversized_first && page.envelopes.is_empty();
         if !exempt && page.bytes.saturating_add(size) > max_bytes {
             page.truncated = true;
@@ -427,9 +427,8 @@ fn run_query(
         page.bytes = page.bytes.saturating_add(size);
         last_digest = row.get(4)?;
         page.envelopes.push(Envelope {
-            content_topic: topic,
-            timestamp_ns,
             message: row.get(3)?,
+            ..head
         });
     }
     page.last = page.envelopes.last().map(|e| IndexCursor {
@@ -608,8 +607,9 @@ mod tests {
         for len in [0usize, 1, 127, 128, 16_383, 16_384, 1_048_214] {
             for ts in [0u64, 1, u64::MAX] {
                 let e = env("/xmtp/0/m-x/proto", ts, &vec![7; len]);
+                let head = env("/xmtp/0/m-x/proto", ts, &[]);
                 assert_eq!(
-                    encoded_size_of(e.content_topic.clone(), ts, len),
+                    encoded_size_with(&head, len),
                     encoded_size(&e),
                     "len {len}, ts {ts}"
                 );

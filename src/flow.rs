@@ -78,12 +78,14 @@ pub enum FlowError<E: std::error::Error + 'static> {
     },
 }
 
-/// A freshly generated identity and everything to publish for it.
+/// An identity's private keys sealed under a fresh Enable Identity signature, and
+/// everything to publish for it: a newly generated identity, or one whose pre-key was
+/// rotated.
 #[derive(Debug)]
-pub struct NewIdentity {
+pub struct SealedIdentity {
     /// The wallet that signed it.
     pub wallet: Address,
-    /// The private keys (identity + one pre-key).
+    /// The private keys: the identity key and every pre-key, newest first.
     pub bundle: PrivateKeyBundleV1,
     /// The bundle sealed under the Enable Identity signature.
     pub encrypted_bundle: EncryptedBundle,
@@ -91,7 +93,7 @@ pub struct NewIdentity {
     publications: [Publication; 3],
 }
 
-impl NewIdentity {
+impl SealedIdentity {
     /// What to publish, in the order xmtp-js publishes it (see [`identity_publications`]).
     pub fn publications(&self) -> [Publication; 3] {
         self.publications.clone()
@@ -174,7 +176,7 @@ fn wallet_sign<S: Signer>(
 pub fn generate_identity<S: Signer>(
     signer: &S,
     prompt: &mut dyn FnMut(SignaturePrompt<'_>),
-) -> Result<NewIdentity, FlowError<S::Error>> {
+) -> Result<SealedIdentity, FlowError<S::Error>> {
     let wallet = signer.address();
 
     let mut identity_key = PrivateKeyV1::generate(now_ms());
@@ -206,9 +208,48 @@ pub fn generate_identity<S: Signer>(
     let encrypted_bundle = seal_with_new_signature(signer, &bundle, prompt, (2, 2))?;
 
     let publications = identity_publications(&wallet, &bundle, encrypted_bundle.encode())?;
-    Ok(NewIdentity {
+    Ok(SealedIdentity {
         wallet,
         bundle,
+        encrypted_bundle,
+        publications,
+    })
+}
+
+/// Pre-key rotation: a new pre-key signed by `bundle`'s identity key becomes the current
+/// one, every older private pre-key is kept behind it, and the whole bundle is sealed
+/// under a fresh Enable Identity signature (`position` is its (step, total) for the
+/// prompt). The identity key and the wallet's signature of it are unchanged, so no
+/// Create Identity approval is asked for.
+///
+/// The new store is sealed under a new random wallet pre-key rather than the signature
+/// that opened the old one: that signature is deterministic and has been in host memory
+/// at every unlock, and a store sealed under it again would hand the new pre-key to
+/// anyone who ever kept it.
+pub fn rotate_pre_key<S: Signer>(
+    signer: &S,
+    bundle: &PrivateKeyBundleV1,
+    prompt: &mut dyn FnMut(SignaturePrompt<'_>),
+    position: (usize, usize),
+) -> Result<SealedIdentity, FlowError<S::Error>> {
+    let wallet = signer.address();
+    let mut rotated = bundle.clone();
+    // Strictly newer than the current pre-key even if the clock went back, so "newest"
+    // means the same by position and by timestamp.
+    let timestamp_ms = now_ms().max(bundle.current_pre_key().timestamp_ms().saturating_add(1));
+    rotated.add_pre_key(PrivateKeyV1::generate(timestamp_ms))?;
+    let found = rotated.verify()?;
+    if found != wallet {
+        return Err(FlowError::WrongWallet {
+            expected: wallet,
+            found,
+        });
+    }
+    let encrypted_bundle = seal_with_new_signature(signer, &rotated, prompt, position)?;
+    let publications = identity_publications(&wallet, &rotated, encrypted_bundle.encode())?;
+    Ok(SealedIdentity {
+        wallet,
+        bundle: rotated,
         encrypted_bundle,
         publications,
     })

@@ -521,7 +521,7 @@ const MINUTE_NS: u64 = 60_000_000_000;
 /// A publish over gRPC with a fresh token of `id`.
 async fn grpc_publish(
     n: &Node,
-    id: &xmtp_ledger::flow::NewIdentity,
+    id: &xmtp_ledger::flow::SealedIdentity,
     envelopes: Vec<api::Envelope>,
 ) -> Result<(), tonic::Status> {
     let mut client = MessageApiClient::new(n.channel().await);
@@ -536,7 +536,7 @@ async fn grpc_publish(
 /// The same publish over REST.
 async fn rest_publish(
     n: &Node,
-    id: &xmtp_ledger::flow::NewIdentity,
+    id: &xmtp_ledger::flow::SealedIdentity,
     envelopes: &[api::Envelope],
 ) -> common::http::HttpResponse {
     let envelopes: Vec<Value> = envelopes

@@ -40,7 +40,9 @@ use ledger_app::{ApprovalPolicy, SoftwareDevice};
 use tokio::runtime::Runtime;
 use xmtp_ledger::device::eth_app::personal_message_apdus;
 use xmtp_ledger::device::{DerivationPath, EthApp, InProcessTransport, LedgerSigner};
-use xmtp_ledger::flow::{NewIdentity, generate_identity, identity_publications, unlock_identity};
+use xmtp_ledger::flow::{
+    SealedIdentity, generate_identity, identity_publications, unlock_identity,
+};
 use xmtp_ledger::identity::{AuthToken, ContactBundle, topic};
 use xmtp_ledger::network::{
     BlockingClient, Client, ClientConfig, Envelope, MAX_ENVELOPES_PER_PUBLISH, Query,

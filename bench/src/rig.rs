@@ -39,7 +39,7 @@ pub(crate) async fn start_node(db: &Path) -> BenchResult<(RunningNode, Client)> 
 
 /// Key generation after the device is open, without a network (what `init --out`
 /// does): two verified signatures, keys, sealing, contact bundles.
-pub(crate) fn init_generate(app: &EthApp) -> BenchResult<NewIdentity> {
+pub(crate) fn init_generate(app: &EthApp) -> BenchResult<SealedIdentity> {
     Ok(generate_identity(&fresh_signer(app)?, &mut |_| {})?)
 }
 

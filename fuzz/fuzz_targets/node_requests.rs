@@ -52,7 +52,7 @@ use prost::Message;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use xmtp_ledger::flow::{NewIdentity, generate_identity};
+use xmtp_ledger::flow::{SealedIdentity, generate_identity};
 use xmtp_ledger::identity::AuthToken;
 use xmtp_ledger::identity::topic::restricted_topic_owner;
 use xmtp_ledger::network::now_ns;
@@ -69,7 +69,7 @@ struct Harness {
     _node: RunningNode,
     http: std::net::SocketAddr,
     client: MessageApiClient<Channel>,
-    identity: NewIdentity,
+    identity: SealedIdentity,
     wallet: String,
 }
 

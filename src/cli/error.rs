@@ -9,7 +9,7 @@ use xmtp_ledger::flow::FlowError;
 use xmtp_ledger::identity::IdentityError;
 use xmtp_ledger::keystore::KeystoreError;
 use xmtp_ledger::network::NetworkError;
-use xmtp_ledger::session::SessionError;
+use xmtp_ledger::session::{ContactKey, SessionError};
 
 /// What went wrong, grouped by the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +144,19 @@ pub fn session_error(error: SessionError<DeviceError>, connection: &Connection) 
             "{error}: its keys are not on this node; point --network at the node that holds \
              them, or replace the identity with `xmtp-ledger init --force`"
         )),
-        SessionError::ContactMismatch { .. } => CliError::Verification(format!(
+        SessionError::ContactMismatch {
+            key: ContactKey::PreKey,
+            ..
+        } => CliError::Verification(format!(
+            "{error}: nothing was published; messages sealed to that pre-key cannot be read \
+             with this store. If another node holds a newer private store, point --network \
+             at it; otherwise replace the identity with `xmtp-ledger init --force` (others \
+             will then see the new keys)"
+        )),
+        SessionError::ContactMismatch {
+            key: ContactKey::IdentityKey,
+            ..
+        } => CliError::Verification(format!(
             "{error}: nothing was published; replace the identity with `xmtp-ledger init \
              --force` (others will then see the new keys)"
         )),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::error::CliError;
 use super::files::{check_output_file, create_private_dir, write_private};
 use super::identity_output::IdentityOutput;
-use xmtp_ledger::flow::NewIdentity;
+use xmtp_ledger::flow::SealedIdentity;
 use xmtp_ledger::session::PreparedIdentity;
 
 /// File names inside the directory.
@@ -57,7 +57,7 @@ const FILES: [&str; 4] = [CONTACT_V1, CONTACT_V2, IDENTITY_JSON, PRIVATE_STORE];
 /// refuses to pair with the newer contacts.
 pub fn write(
     dir: &Path,
-    identity: &NewIdentity,
+    identity: &SealedIdentity,
     hd_path: &str,
     force: bool,
 ) -> Result<(), CliError> {

@@ -49,6 +49,22 @@ impl PrivateKeyBundleV1 {
         &self.pre_keys[0]
     }
 
+    /// Signs `pre_key` with the identity key and makes it the current pre-key, keeping
+    /// every older one behind it (xmtp-js's `addPreKey`): messages sealed to an older
+    /// pre-key stay readable.
+    pub fn add_pre_key(&mut self, mut pre_key: PrivateKeyV1) -> Result<(), IdentityError> {
+        self.identity_key.sign_key(&mut pre_key)?;
+        self.pre_keys.insert(0, pre_key);
+        Ok(())
+    }
+
+    /// Whether `point` is the public key of one of the bundle's pre-keys.
+    pub fn holds_pre_key(&self, point: &[u8; 65]) -> bool {
+        self.pre_keys
+            .iter()
+            .any(|pre_key| pre_key.public_key().point() == point)
+    }
+
     /// The public bundle published as a contact: identity key and current pre-key.
     pub fn public_bundle(&self) -> PublicKeyBundleV1 {
         PublicKeyBundleV1 {

@@ -5,7 +5,6 @@
 use super::lookup::read_account;
 use super::{Progress, Session, SessionError, TopicOutcome};
 use crate::flow::{UnlockedIdentity, generate_identity, identity_publications, unlock_identity};
-use crate::identity::{PrivateKeyBundleV1, VerifiedContact};
 use crate::signer::Signer;
 
 /// Which path [`Session::connect`] took.
@@ -56,7 +55,7 @@ impl<S: Signer> Session<'_, S> {
     /// | a private store, no contact at all | retrieve and publish the contacts ([`ConnectOutcome::Completed`]) |
     /// | contacts, none of them a valid bundle of this account | [`SessionError::InvalidContact`] |
     /// | a valid contact, no private store | [`SessionError::ContactWithoutStore`] |
-    /// | a valid contact of other keys than the private store's | [`SessionError::ContactMismatch`] |
+    /// | a valid contact naming a key the private store does not hold | [`SessionError::ContactMismatch`] |
     ///
     /// The last three are never resolved by generating over them: replacing an identity
     /// is `init` with `force`, a decision for a person. What the node holds is read
@@ -105,14 +104,7 @@ impl<S: Signer> Session<'_, S> {
                 };
                 let identity =
                     unlock_identity(&self.signer, &stored, &mut Self::signatures(progress))?;
-                if let Some(contact) = &contact
-                    && !contact_names_keys_of(contact, &identity.bundle)
-                {
-                    return Err(SessionError::ContactMismatch {
-                        wallet,
-                        node: node(),
-                    });
-                }
+                self.check_contact(contact.as_ref(), &identity.bundle)?;
                 let [_, contact_v1, contact_v2] =
                     identity_publications(&wallet, &identity.bundle, stored)?;
                 (outcome, identity, vec![contact_v1, contact_v2])
@@ -125,13 +117,4 @@ impl<S: Signer> Session<'_, S> {
             published,
         })
     }
-}
-
-/// The contact's identity key is the bundle's, and its pre-key one the bundle holds.
-fn contact_names_keys_of(contact: &VerifiedContact, bundle: &PrivateKeyBundleV1) -> bool {
-    bundle.identity_key().public_key().point() == &contact.identity_public_key
-        && bundle
-            .pre_keys()
-            .iter()
-            .any(|pre_key| pre_key.public_key().point() == &contact.pre_key_public_key)
 }

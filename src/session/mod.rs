@@ -13,16 +13,18 @@ mod connect;
 mod init;
 mod lookup;
 mod publish;
+mod rotate;
 mod unlock;
 
 pub use connect::{ConnectOutcome, Connected};
 pub use init::{InitOptions, InitOutcome, Initialized};
 pub use lookup::{Existing, FoundIdentity, MAX_CONTACT_ENVELOPES, Skipped, find_identity, lookup};
 pub use publish::{PreparedIdentity, PublishOptions, PublishedOutcome, PublishedPrepared};
+pub use rotate::{RotateOutcome, RotatedPreKey};
 pub use unlock::Unlocked;
 
 use crate::flow::{FlowError, SignaturePrompt};
-use crate::identity::{Address, IdentityError, PrivateKeyBundleV1};
+use crate::identity::{Address, IdentityError, PrivateKeyBundleV1, VerifiedContact};
 use crate::network::{BlockingClient, NetworkError, PublishOutcome, auth_token_now};
 use crate::signer::Signer;
 use crate::wire::Publication;
@@ -36,6 +38,10 @@ pub enum Progress<'a> {
     /// The node holds a private store without contact bundles (an earlier run stopped
     /// between publishes): it will be completed with the same keys.
     Completing,
+    /// The node's private store already holds a newer pre-key than the published contact
+    /// names (an earlier rotation stopped between publishes): its contact bundles will be
+    /// published, and no other pre-key is made.
+    CompletingRotation,
     /// `force` was given and the node already holds an identity for the wallet: it will
     /// be replaced, and others will see the new keys.
     Replacing {
@@ -100,15 +106,17 @@ pub enum SessionError<E: std::error::Error + 'static> {
         /// The node, as `scheme://host:port`.
         node: String,
     },
-    /// The published contact names keys the private store does not hold.
+    /// The published contact names a key the private store does not hold.
     #[error(
-        "the XMTP contact published for {wallet} on node {node} names keys its private store does not hold"
+        "the XMTP contact published for {wallet} on node {node} names {key} this private store does not hold"
     )]
     ContactMismatch {
         /// The wallet.
         wallet: Address,
         /// The node, as `scheme://host:port`.
         node: String,
+        /// Which key.
+        key: ContactKey,
     },
     /// Prepared contact bundles are not the bundles of the keys in their private store:
     /// publishing them would announce keys the wallet cannot use.
@@ -119,6 +127,40 @@ pub enum SessionError<E: std::error::Error + 'static> {
 impl<E: std::error::Error + 'static> From<IdentityError> for SessionError<E> {
     fn from(error: IdentityError) -> Self {
         Self::Flow(FlowError::Identity(error))
+    }
+}
+
+/// One of the two keys a contact bundle names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactKey {
+    /// The identity key.
+    IdentityKey,
+    /// The pre-key.
+    PreKey,
+}
+
+impl std::fmt::Display for ContactKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::IdentityKey => "an identity key",
+            Self::PreKey => "a pre-key",
+        })
+    }
+}
+
+/// The key `contact` names that `bundle` does not hold, if any: its identity key must be
+/// the bundle's, and its pre-key any of the bundle's (an older one while a rotation is
+/// half published).
+fn unheld_contact_key(
+    contact: &VerifiedContact,
+    bundle: &PrivateKeyBundleV1,
+) -> Option<ContactKey> {
+    if bundle.identity_key().public_key().point() != &contact.identity_public_key {
+        Some(ContactKey::IdentityKey)
+    } else if !bundle.holds_pre_key(&contact.pre_key_public_key) {
+        Some(ContactKey::PreKey)
+    } else {
+        None
     }
 }
 
@@ -196,5 +238,31 @@ impl<'c, S: Signer> Session<'c, S> {
         progress: &'p mut dyn FnMut(Progress<'_>),
     ) -> impl FnMut(SignaturePrompt<'_>) + 'p {
         move |prompt| progress(Progress::Signature(prompt))
+    }
+
+    /// [`Self::signatures`] for a session that chains flows: each request is announced
+    /// as one of `total`, the session's count rather than the flow's.
+    fn signatures_of<'p>(
+        progress: &'p mut dyn FnMut(Progress<'_>),
+        total: usize,
+    ) -> impl FnMut(SignaturePrompt<'_>) + 'p {
+        move |prompt| progress(Progress::Signature(SignaturePrompt { total, ..prompt }))
+    }
+
+    /// Fails with [`SessionError::ContactMismatch`] when `contact` names a key `bundle`
+    /// does not hold.
+    fn check_contact(
+        &self,
+        contact: Option<&VerifiedContact>,
+        bundle: &PrivateKeyBundleV1,
+    ) -> Result<(), SessionError<S::Error>> {
+        match contact.and_then(|contact| unheld_contact_key(contact, bundle)) {
+            Some(key) => Err(SessionError::ContactMismatch {
+                wallet: self.wallet(),
+                node: self.client.url().to_owned(),
+                key,
+            }),
+            None => Ok(()),
+        }
     }
 }

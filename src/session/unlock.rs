@@ -1,8 +1,8 @@
 //! `unlock`: retrieve and decrypt the identity from the node.
 
+use super::lookup::read_account;
 use super::{Progress, Session, SessionError, TopicOutcome};
 use crate::flow::{UnlockedIdentity, identity_publications, unlock_identity};
-use crate::identity::topic;
 use crate::signer::Signer;
 
 /// The result of [`Session::unlock`].
@@ -16,7 +16,9 @@ pub struct Unlocked {
 
 impl<S: Signer> Session<'_, S> {
     /// Fetches the newest private store, decrypts it with one verified signature, checks
-    /// the keys belong to this account, and then, as xmtp-js does at start-up, makes sure
+    /// the keys belong to this account and hold every key the published contact names
+    /// ([`SessionError::ContactMismatch`] otherwise: a contact naming a pre-key the store
+    /// lacks announces keys nobody can read with), and then, as xmtp-js does at start-up, makes sure
     /// this identity's contact bundles are the newest on the contact topic (publishing
     /// only what is missing).
     pub fn unlock(
@@ -24,20 +26,15 @@ impl<S: Signer> Session<'_, S> {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Unlocked, SessionError<S::Error>> {
         let wallet = self.wallet();
-        let stored = self
-            .client
-            .newest(&topic::private_store_topic(&wallet))?
-            .ok_or_else(|| SessionError::NoIdentity {
-                wallet,
-                node: self.client.url().to_owned(),
-            })?;
-        let identity = unlock_identity(
-            &self.signer,
-            &stored.message,
-            &mut Self::signatures(progress),
-        )?;
-        let [_, contact_v1, contact_v2] =
-            identity_publications(&wallet, &identity.bundle, stored.message)?;
+        let (private_store, found) = read_account(self.client, &wallet)?;
+        let stored = private_store.ok_or_else(|| SessionError::NoIdentity {
+            wallet,
+            node: self.client.url().to_owned(),
+        })?;
+        let identity = unlock_identity(&self.signer, &stored, &mut Self::signatures(progress))?;
+        let contact = found.contact.map(|(_, verified)| verified);
+        self.check_contact(contact.as_ref(), &identity.bundle)?;
+        let [_, contact_v1, contact_v2] = identity_publications(&wallet, &identity.bundle, stored)?;
         let published = self.publish(&identity.bundle, &[contact_v1, contact_v2], progress)?;
         Ok(Unlocked {
             identity,

@@ -78,9 +78,10 @@ impl MessageApi for FakeNode {
     }
 }
 
-/// Serves `node` on an ephemeral loopback port, on the current tokio runtime; returns its
-/// `http://` URL and the serving task.
-pub async fn serve(node: FakeNode) -> (String, tokio::task::JoinHandle<()>) {
+/// Serves `node` (a [`FakeNode`], or any other MessageApi a test writes) on an ephemeral
+/// loopback port, on the current tokio runtime; returns its `http://` URL and the
+/// serving task.
+pub async fn serve<N: MessageApi>(node: N) -> (String, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let service = MessageApiServer::new(node);

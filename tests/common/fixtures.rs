@@ -1,19 +1,19 @@
 //! Identities, auth tokens and envelopes for the node and network tests.
 
-use xmtp_ledger::flow::{NewIdentity, generate_identity};
+use xmtp_ledger::flow::{SealedIdentity, generate_identity};
 use xmtp_ledger::identity::AuthToken;
 use xmtp_ledger::network::{Envelope, now_ns};
 use xmtp_ledger::signer::LocalKeySigner;
 
 /// A fresh identity of the wallet whose private key is 32 × `secret_byte`: different bytes
 /// give different wallets, so tests on one node do not share topics by accident.
-pub fn identity(secret_byte: u8) -> NewIdentity {
+pub fn identity(secret_byte: u8) -> SealedIdentity {
     let signer = LocalKeySigner::from_private_key(&[secret_byte; 32]).expect("wallet key");
     generate_identity(&signer, &mut |_| {}).expect("identity")
 }
 
 /// An auth token of `identity`, created now.
-pub fn token(identity: &NewIdentity) -> AuthToken {
+pub fn token(identity: &SealedIdentity) -> AuthToken {
     AuthToken::create(identity.bundle.identity_key(), now_ns()).expect("token")
 }
 

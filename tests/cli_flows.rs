@@ -16,12 +16,13 @@ const IDENTITY_FIELDS: [&str; 6] = [
     "contact_topic",
     "private_store_topic",
 ];
-const REPORT_FIELDS: [&str; 6] = [
+const REPORT_FIELDS: [&str; 7] = [
     "kind",
     "valid",
     "wallet_address",
     "identity_public_key",
     "pre_key_public_key",
+    "pre_key_public_keys",
     "problems",
 ];
 

@@ -215,6 +215,27 @@ fn a_rotation_stopped_after_the_private_store_is_completed_by_the_next_run() {
 }
 
 #[test]
+fn unlock_also_completes_a_rotation_stopped_after_the_private_store() {
+    let rig = BlockingHarness::new();
+    let wallet = Wallet::new();
+    let original = created(&rig, &wallet);
+    let sealed = rotate_pre_key(&wallet, &original, &mut |_| {}, (2, 2)).expect("rotate");
+    publish_raw(&rig, &sealed.bundle, &sealed.publications()[..1]);
+
+    let session = Session::new(&wallet, &rig.client);
+    let unlocked = session.unlock(&mut |_| {}).expect("unlock");
+    assert_eq!(
+        pre_keys(&unlocked.identity.bundle),
+        pre_keys(&sealed.bundle)
+    );
+    assert_eq!(
+        published_pre_key(&rig, &wallet.address()),
+        pre_keys(&sealed.bundle)[0],
+        "unlock published the contacts of the store's current pre-key"
+    );
+}
+
+#[test]
 fn a_contact_naming_a_pre_key_the_store_lacks_is_refused_by_unlock_and_rotate() {
     let rig = BlockingHarness::new();
     let wallet = Wallet::new();

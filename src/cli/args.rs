@@ -170,6 +170,10 @@ pub enum Command {
         #[arg(long, requires = "keystore")]
         force: bool,
     },
+    /// Give the identity a new pre-key, keeping every older private one so earlier
+    /// messages stay readable (2 device signatures: open the stored keys, seal them
+    /// again). Re-run after an interruption: it completes the rotation (1 signature).
+    RotatePrekey,
     /// Check that ADDRESS has a valid XMTP identity on the node.
     Verify {
         /// The wallet address (0x…).

@@ -33,10 +33,17 @@ impl IdentityOutput {
         }
     }
 
-    /// Several lines for a person.
+    /// Several lines for a person: the current pre-key, and how many older ones are kept.
     pub fn human(&self, headline: &str) -> String {
+        let older = match self.pre_key_public_keys.len() {
+            0 | 1 => String::new(),
+            n => format!(
+                "\n  older pre-keys {} kept, to read messages sealed to them",
+                n - 1
+            ),
+        };
         format!(
-            "{headline}\n  address        {}\n  hd path        {}\n  identity key   {}\n  pre-key        {}\n  contact topic  {}",
+            "{headline}\n  address        {}\n  hd path        {}\n  identity key   {}\n  pre-key        {}{older}\n  contact topic  {}",
             self.address,
             self.hd_path,
             self.identity_public_key,

@@ -19,8 +19,13 @@ pub struct Report {
     pub wallet_address: Option<String>,
     /// The identity key, 65-byte uncompressed, lowercase hex.
     pub identity_public_key: Option<String>,
-    /// The (current) pre-key, 65-byte uncompressed, lowercase hex.
+    /// The (current) pre-key, 65-byte uncompressed, lowercase hex: the one a contact
+    /// bundle names.
     pub pre_key_public_key: Option<String>,
+    /// For a private key bundle: every pre-key it holds, newest (current) first (the
+    /// older ones are kept to read messages sealed to them before a rotation); `null`
+    /// for anything else.
+    pub pre_key_public_keys: Option<Vec<String>>,
     /// What is wrong, for a person to read.
     pub problems: Vec<String>,
 }
@@ -33,6 +38,7 @@ impl Report {
             wallet_address: None,
             identity_public_key: None,
             pre_key_public_key: None,
+            pre_key_public_keys: None,
             problems: Vec::new(),
         }
     }
@@ -58,6 +64,13 @@ pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
                 Some(hex::encode(bundle.identity_key().public_key().point()));
             report.pre_key_public_key =
                 Some(hex::encode(bundle.current_pre_key().public_key().point()));
+            report.pre_key_public_keys = Some(
+                bundle
+                    .pre_keys()
+                    .iter()
+                    .map(|key| hex::encode(key.public_key().point()))
+                    .collect(),
+            );
             match bundle.verify() {
                 Ok(wallet) => {
                     report.valid = true;
@@ -174,6 +187,19 @@ pub fn run(ui: &super::ui::Ui, input: &std::path::Path) -> Result<(), super::err
             if let Some(value) = value {
                 lines.push(format!("  {name:<13}{value}"));
             }
+        }
+        if let Some(pre_keys) = &report.pre_key_public_keys {
+            lines.push(format!(
+                "  pre-keys     {} held, newest first; its contact bundle names the first",
+                pre_keys.len()
+            ));
+            lines.extend(
+                pre_keys
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .map(|(i, key)| format!("  older #{i:<6}{key}")),
+            );
         }
         lines.extend(report.problems.iter().map(|p| format!("  note: {p}")));
         lines.join("\n")

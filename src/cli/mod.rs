@@ -21,6 +21,7 @@ mod node;
 mod out_dir;
 mod progress;
 mod publish;
+mod rotate_prekey;
 mod udev;
 mod ui;
 mod unlock;
@@ -103,6 +104,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             keystore.as_deref(),
             *force,
         ),
+        Command::RotatePrekey => rotate_prekey::run(global, ui),
         Command::Verify { address } => verify::run(global, ui, address),
         Command::Inspect { input } => inspect::run(ui, input),
         Command::Publish { dir, force } => publish::run(global, ui, dir, *force),

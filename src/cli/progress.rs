@@ -39,6 +39,11 @@ impl<'a> FlowProgress<'a> {
             Progress::Completing => self.ui.status(
                 "found an identity whose contact bundles were never published: completing it",
             ),
+            Progress::CompletingRotation => self.ui.status(
+                "the node's private store already holds a pre-key its contact bundles do not \
+                 name yet (an earlier rotation stopped between publishes): publishing them, \
+                 no other pre-key is made",
+            ),
             Progress::Replacing { wallet, node } => {
                 self.ui.warn(format!(
                     "--force: replacing the identity of {wallet} on {node}"

@@ -32,6 +32,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, address: &str) -> Result<(), CliError> 
             wallet_address: Some(wallet.to_string()),
             identity_public_key: None,
             pre_key_public_key: None,
+            pre_key_public_keys: None,
             problems: std::iter::once(format!("no valid contact bundle for {wallet} on the node"))
                 .chain(problems)
                 .collect(),
@@ -39,11 +40,12 @@ pub fn run(global: &GlobalArgs, ui: &Ui, address: &str) -> Result<(), CliError> 
     };
     ui.result(&report, || match &found.contact {
         Some((_, verified)) => format!(
-            "{} has a valid XMTP identity (contact bundle v{})\n  identity key   {}\n  fingerprint    {}",
+            "{} has a valid XMTP identity (contact bundle v{})\n  identity key   {}\n  fingerprint    {}\n  pre-key        {} (current, signed by the identity key)",
             verified.wallet_address,
             verified.version,
             hex::encode(verified.identity_public_key),
             fingerprint(&verified.identity_public_key),
+            hex::encode(verified.pre_key_public_key),
         ),
         None => format!("{wallet} has no valid XMTP identity: {}", report.problems.join("; ")),
     });

@@ -1,11 +1,19 @@
 // Drives the reference XMTP JavaScript SDK (@xmtp/xmtp-js 13.0.4) against an XMTP v2 node's
 // REST gateway; run by tests/interop_js.rs.
 //
-//   NODE_URL=http://127.0.0.1:5555 MNEMONIC="..." [HD_PATH="m/44'/60'/0'/0/0"] MODE=create|load [EXTRA=1] node sdk-client.mjs
+//   NODE_URL=http://127.0.0.1:5555 MNEMONIC="..." [HD_PATH="m/44'/60'/0'/0/0"] MODE=create|load|send|read [EXTRA=1] node sdk-client.mjs
 //
 // MODE=create : only KeyGeneratorKeystoreProvider: generates and publishes a NEW identity.
 // MODE=load   : only NetworkKeystoreProvider: must find and decrypt the private-store envelope
 //               (fails with "No keystore providers available" if there is none). Never generates keys.
+// MODE=send   : NetworkKeystoreProvider then KeyGeneratorKeystoreProvider (the first run creates
+//               the sender's identity, later runs load it); env PEER (address), CONVERSATION_ID
+//               and TEXT: opens the v2 conversation with that context id (a new id makes the SDK
+//               seal a NEW invitation to the peer's current contact pre-key) and sends TEXT.
+//               Reports the pre-key of the peer contact the SDK fetched and the one the sealed
+//               invitation it published names as the recipient's.
+// MODE=read   : only NetworkKeystoreProvider (never generates): reports the pre-keys the SDK
+//               decoded from the private store, every conversation and the texts of its messages.
 // EXTRA=1     : afterwards also exercise batch-query (canMessage), query (static canMessage,
 //               conversations.list) and an NDJSON subscribe + publish round trip.
 //
@@ -16,12 +24,26 @@ const require = createRequire(import.meta.url);
 // The ESM entry of @xmtp/xmtp-js 13.0.4 cannot be imported on Node 20 (@xmtp/proto's ESM build uses
 // extension-less relative imports: ERR_MODULE_NOT_FOUND). The CommonJS entry works.
 const xmtp = require('@xmtp/xmtp-js');
-const { Client, HttpApiClient, NetworkKeystoreProvider, KeyGeneratorKeystoreProvider } = xmtp;
+const {
+  Client,
+  HttpApiClient,
+  NetworkKeystoreProvider,
+  KeyGeneratorKeystoreProvider,
+  SealedInvitation,
+  SignedPublicKeyBundle,
+  buildUserInviteTopic,
+} = xmtp;
 const { HDNodeWallet, Mnemonic, getAddress } = require('ethers');
 
-// Keep stdout for the one JSON line.
+// Keep stdout for the one JSON line. Warnings are also kept for the report: the SDK only warns
+// (and skips the conversation) when it cannot open an invitation or decode a message.
+const warnings = [];
 for (const k of ['log', 'info', 'warn', 'debug']) {
-  console[k] = (...a) => process.stderr.write('[sdk ' + k + '] ' + a.map(String).join(' ') + '\n');
+  console[k] = (...a) => {
+    const line = a.map(String).join(' ');
+    if (k === 'warn') warnings.push(line);
+    process.stderr.write('[sdk ' + k + '] ' + line + '\n');
+  };
 }
 
 const NODE_URL = (process.env.NODE_URL || '').replace(/\/+$/, '');
@@ -58,8 +80,15 @@ async function main() {
   const record = { tried: [], used: null };
   let providers;
   if (MODE === 'create') providers = [tracked(new KeyGeneratorKeystoreProvider(), 'KeyGenerator', record)];
-  else if (MODE === 'load') providers = [tracked(new NetworkKeystoreProvider(), 'Network', record)];
-  else fail('MODE must be create or load');
+  else if (MODE === 'load' || MODE === 'read')
+    providers = [tracked(new NetworkKeystoreProvider(), 'Network', record)];
+  else if (MODE === 'send')
+    // The SDK's own default order: load from the network, generate only if there is nothing.
+    providers = [
+      tracked(new NetworkKeystoreProvider(), 'Network', record),
+      tracked(new KeyGeneratorKeystoreProvider(), 'KeyGenerator', record),
+    ];
+  else fail('MODE must be create, load, send or read');
 
   // What the wallet was asked to sign (first line of each text).
   const signatures = [];
@@ -73,11 +102,15 @@ async function main() {
 
   // The SDK's own HTTP client, recording the topics it publishes to.
   const published = [];
+  const publishedEnvelopes = [];
   const apiClientFactory = (options) => {
     const api = new HttpApiClient(options.apiUrl, { appVersion: options.appVersion });
     const publish = api.publish.bind(api);
     api.publish = async (messages) => {
-      for (const m of messages) published.push(m.contentTopic);
+      for (const m of messages) {
+        published.push(m.contentTopic);
+        publishedEnvelopes.push(m);
+      }
       return publish(messages);
     };
     return api;
@@ -116,6 +149,19 @@ async function main() {
     published_topics: [...published],
   };
 
+  if (MODE === 'send' || MODE === 'read') {
+    try {
+      if (MODE === 'send') Object.assign(out, await send(client, published.length, publishedEnvelopes));
+      else Object.assign(out, await read(client));
+    } catch (e) {
+      fail(`MODE=${MODE} failed after Client.create`, e);
+    }
+    // For these modes, everything the run published (reading must publish nothing), and the
+    // SDK's warnings (it only warns when it skips an invitation or message it cannot open).
+    out.published_topics = [...published];
+    out.warnings = [...warnings];
+  }
+
   if (EXTRA) {
     const extra = {};
     const other = HDNodeWallet.createRandom().address;
@@ -145,6 +191,61 @@ async function main() {
 
   process.stdout.write(JSON.stringify(out) + '\n');
   process.exit(0);
+}
+
+function requiredEnv(name) {
+  const value = process.env[name];
+  if (!value) fail(`${name} env var required for MODE=${MODE}`);
+  return value;
+}
+
+// MODE=send: one text in the v2 conversation with context CONVERSATION_ID.
+async function send(client, publishedBefore, publishedEnvelopes) {
+  const peer = getAddress(requiredEnv('PEER'));
+  const conversationId = requiredEnv('CONVERSATION_ID');
+  const text = requiredEnv('TEXT');
+  // newConversation looks the peer up through this same per-client cache, so this is the
+  // contact (and pre-key) it seals the invitation to.
+  const contact = await client.getUserContact(peer);
+  if (!contact) fail(`peer ${peer} has no contact bundle`);
+  const conversation = await client.conversations.newConversation(peer, { conversationId, metadata: {} });
+  await conversation.send(text);
+  // The invitation it sealed (none when the conversation already existed): its header names
+  // the recipient's bundle, so it shows which pre-key of ours the SDK really used.
+  const inviteTopic = buildUserInviteTopic(peer);
+  const invites = publishedEnvelopes
+    .slice(publishedBefore)
+    .filter((m) => m.contentTopic === inviteTopic)
+    .map((m) => SealedInvitation.fromBytes(m.message).v1.header);
+  return {
+    peer_address: peer,
+    peer_contact_version: contact instanceof SignedPublicKeyBundle ? 2 : 1,
+    peer_identity_key: hex(contact.identityKey.secp256k1Uncompressed.bytes),
+    peer_pre_key: hex(contact.preKey.secp256k1Uncompressed.bytes),
+    invitation_recipient_pre_keys: invites.map((h) => hex(h.recipient.preKey.secp256k1Uncompressed.bytes)),
+    conversation_id: conversation.context?.conversationId ?? null,
+    conversation_topic: conversation.topic,
+  };
+}
+
+// MODE=read: what the SDK decoded from the private store, and everything it can read.
+async function read(client) {
+  const keys = await client.keystore.getPrivateKeyBundle();
+  const conversations = [];
+  for (const conversation of await client.conversations.list()) {
+    const messages = await conversation.messages();
+    conversations.push({
+      version: conversation.conversationVersion,
+      topic: conversation.topic,
+      peer_address: conversation.peerAddress,
+      conversation_id: conversation.context?.conversationId ?? null,
+      messages: messages.map((m) => (typeof m.content === 'string' ? m.content : null)),
+    });
+  }
+  return {
+    pre_key_public_keys: keys.preKeys.map((k) => hex(k.publicKey.secp256k1Uncompressed.bytes)),
+    conversations,
+  };
 }
 
 main().catch((e) => fail('unexpected error', e));

@@ -5,11 +5,13 @@
 //!     loaded by the SDK's `Client.create` with an ethers wallet of the same mnemonic and
 //!     path, through its network keystore provider only;
 //! (b) an identity created by the SDK's `Client.create` is unlocked and verified by
-//!     `xmtp-ledger` (gRPC).
+//!     `xmtp-ledger` (gRPC);
+//! (c) the SDK-made vectors of rotated bundles (`tests/data/xmtp-js-rotated-bundles.json`,
+//!     checked on our side by tests/rotated_vectors.rs) still round-trip in the SDK.
 //!
-//! The SDK runs as `node tests/interop/sdk-client.mjs` with the packages that
-//! `bash .ci/install-deps` installs (`npm ci` in `tests/interop`). Missing Node.js or
-//! packages fail these tests; `XMTP_LEDGER_SKIP_INTEROP=1` skips them instead.
+//! The SDK runs as `node tests/interop/sdk-client.mjs` (and `gen-rotated-vectors.mjs`) with
+//! the packages that `bash .ci/install-deps` installs (`npm ci` in `tests/interop`). Missing
+//! Node.js or packages fail these tests; `XMTP_LEDGER_SKIP_INTEROP=1` skips them instead.
 
 mod common;
 
@@ -173,53 +175,60 @@ impl Setup {
 
     /// `node sdk-client.mjs` against the REST gateway; its one JSON line.
     fn sdk(&self, hd_path: &str, mode: &str, extra: bool) -> Value {
-        let started = Instant::now();
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg("sdk-client.mjs")
-            .current_dir(interop_dir())
             .env("NODE_URL", format!("http://{}", self.node.http))
             .env("MNEMONIC", MNEMONIC)
             .env("HD_PATH", hd_path)
             .env("MODE", mode)
-            .env("EXTRA", if extra { "1" } else { "0" })
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run node sdk-client.mjs");
-        let stdout = drain(child.stdout.take().expect("stdout"));
-        let stderr = drain(child.stderr.take().expect("stderr"));
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for node") {
-                break status;
-            }
-            if started.elapsed() > SDK_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "sdk-client.mjs MODE={mode} still running after {SDK_TIMEOUT:?}; stderr:\n{}",
-                    stderr.join().unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let stdout = stdout.join().unwrap_or_default();
-        let stderr = stderr.join().unwrap_or_default();
-        eprintln!(
-            "sdk-client.mjs MODE={mode} EXTRA={extra} HD_PATH={hd_path}: {status} in {:.2?}",
-            started.elapsed()
-        );
-        let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!("sdk-client.mjs printed no JSON ({e}):\n{stdout}\nstderr:\n{stderr}")
-        });
-        let ok = result["ok"] == Value::Bool(true);
-        assert_eq!(
-            ok,
-            status.success(),
-            "exit status and ok disagree: {result}\nstderr:\n{stderr}"
-        );
-        result
+            .env("EXTRA", if extra { "1" } else { "0" });
+        run_node_script(
+            command,
+            &format!("sdk-client.mjs MODE={mode} EXTRA={extra} HD_PATH={hd_path}"),
+        )
     }
+}
+
+/// Runs `command` (a `node SCRIPT` in tests/interop) that prints one JSON line with `ok`,
+/// within [`SDK_TIMEOUT`]; that line, once its `ok` agrees with the exit status.
+fn run_node_script(mut command: Command, what: &str) -> Value {
+    let started = Instant::now();
+    let mut child = command
+        .current_dir(interop_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let stdout = drain(child.stdout.take().expect("stdout"));
+    let stderr = drain(child.stderr.take().expect("stderr"));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            break status;
+        }
+        if started.elapsed() > SDK_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what} still running after {SDK_TIMEOUT:?}; stderr:\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    eprintln!("{what}: {status} in {:.2?}", started.elapsed());
+    let result: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{what} printed no JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    let ok = result["ok"] == Value::Bool(true);
+    assert_eq!(
+        ok,
+        status.success(),
+        "exit status and ok disagree: {result}\nstderr:\n{stderr}"
+    );
+    result
 }
 
 fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
@@ -365,4 +374,27 @@ fn identity_from_the_sdk_unlocks_and_verifies_in_xmtp_ledger() {
         text(&sdk["pre_key_public_key"]),
         "pre-key"
     );
+}
+
+/// The committed SDK-made vectors of rotated bundles (read by tests/rotated_vectors.rs) still
+/// decode and re-encode byte for byte, pre-keys in the same order, in the pinned SDK.
+#[test]
+fn rotated_bundle_vectors_round_trip_in_the_sdk() {
+    if !sdk_available() {
+        return;
+    }
+    let file =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/xmtp-js-rotated-bundles.json");
+    let mut command = Command::new("node");
+    command
+        .arg("gen-rotated-vectors.mjs")
+        .arg("--check")
+        .arg(&file);
+    let result = run_node_script(command, "gen-rotated-vectors.mjs --check");
+    assert_eq!(
+        result["ok"], true,
+        "the SDK does not reproduce the vectors: {result}"
+    );
+    assert_eq!(result["sdk"], SDK_VERSION, "{result}");
+    assert_eq!(result["bundles"], 2, "{result}");
 }

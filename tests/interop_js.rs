@@ -7,7 +7,9 @@
 //! (b) an identity created by the SDK's `Client.create` is unlocked and verified by
 //!     `xmtp-ledger` (gRPC);
 //! (c) the SDK-made vectors of rotated bundles (`tests/data/xmtp-js-rotated-bundles.json`,
-//!     checked on our side by tests/rotated_vectors.rs) still round-trip in the SDK.
+//!     checked on our side by tests/rotated_vectors.rs) still round-trip in the SDK;
+//! (d) after `xmtp-ledger rotate-prekey`, the SDK loads the rotated identity, seals new
+//!     invitations to the new pre-key and still reads those sealed to the older ones.
 //!
 //! The SDK runs as `node tests/interop/sdk-client.mjs` (and `gen-rotated-vectors.mjs`) with
 //! the packages that `bash .ci/install-deps` installs (`npm ci` in `tests/interop`). Missing
@@ -28,6 +30,9 @@ use common::cli::{ACCOUNT_0, LEDGER_LIVE_1, Run, Service, command};
 const MNEMONIC: &str = "test test test test test test test test test test test junk";
 const PATH_0: &str = "m/44'/60'/0'/0/0";
 const PATH_1: &str = "m/44'/60'/1'/0/0";
+/// The SDK-side peer of the rotation test: another account of the same public mnemonic.
+const PATH_5: &str = "m/44'/60'/5'/0/0";
+const ACCOUNT_5: &str = "0xCA5455b7a77E0c076C805A1c0da5782e457C7ADA";
 /// The SDK version the scripts are written against (pinned in tests/interop/package.json).
 const SDK_VERSION: &str = "13.0.4";
 /// One SDK run takes about a second; this only catches a hang.
@@ -175,6 +180,11 @@ impl Setup {
 
     /// `node sdk-client.mjs` against the REST gateway; its one JSON line.
     fn sdk(&self, hd_path: &str, mode: &str, extra: bool) -> Value {
+        self.sdk_with(hd_path, mode, extra, &[])
+    }
+
+    /// [`Setup::sdk`] with more environment variables (`PEER`, `CONVERSATION_ID`, `TEXT`).
+    fn sdk_with(&self, hd_path: &str, mode: &str, extra: bool, vars: &[(&str, &str)]) -> Value {
         let mut command = Command::new("node");
         command
             .arg("sdk-client.mjs")
@@ -182,7 +192,8 @@ impl Setup {
             .env("MNEMONIC", MNEMONIC)
             .env("HD_PATH", hd_path)
             .env("MODE", mode)
-            .env("EXTRA", if extra { "1" } else { "0" });
+            .env("EXTRA", if extra { "1" } else { "0" })
+            .envs(vars.iter().copied());
         run_node_script(
             command,
             &format!("sdk-client.mjs MODE={mode} EXTRA={extra} HD_PATH={hd_path}"),
@@ -373,6 +384,225 @@ fn identity_from_the_sdk_unlocks_and_verifies_in_xmtp_ledger() {
         text(&report["pre_key_public_key"]),
         text(&sdk["pre_key_public_key"]),
         "pre-key"
+    );
+}
+
+/// The hex strings of a JSON array.
+fn texts(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {value}"))
+        .iter()
+        .map(|v| text(v).to_owned())
+        .collect()
+}
+
+/// (d) `xmtp-ledger rotate-prekey` keeps every older private pre-key, so the SDK, loading the
+/// rotated identity from the network, still opens invitations sealed to the old pre-keys,
+/// while new invitations are sealed to the new one. A is ours (PATH_0, software device); B
+/// is the SDK's own identity of another account, which writes to A.
+#[test]
+fn old_messages_stay_readable_across_pre_key_rotations() {
+    if !sdk_available() {
+        return;
+    }
+    let started = Instant::now();
+    let setup = Setup::new();
+    let init = setup.xmtp_ledger(PATH_0, &["init"]);
+    init.assert_code(0);
+    let created = init.json();
+    assert_eq!(created["address"], ACCOUNT_0, "{created}");
+    let identity = text(&created["identity_public_key"]).to_owned();
+    let mut pre_keys = texts(&created["pre_key_public_keys"]);
+    assert_eq!(pre_keys.len(), 1, "init makes one pre-key: {created}");
+
+    // B's first run creates its identity (so it has a contact), then invites A.
+    let sent = send_from_b(&setup, "before", "m1", &pre_keys[0]);
+    assert_eq!(
+        sent["created"], true,
+        "B's first run generates its keys: {sent}"
+    );
+    sdk_reads(&setup, &identity, &pre_keys, &[("before", &["m1"])]);
+
+    pre_keys = rotate(&setup, &identity, &pre_keys);
+    assert_eq!(pre_keys.len(), 2);
+    sdk_reads(&setup, &identity, &pre_keys, &[("before", &["m1"])]);
+    let sent = send_from_b(&setup, "after-1", "m2", &pre_keys[0]);
+    assert_eq!(
+        sent["created"], false,
+        "B's later runs load its keys: {sent}"
+    );
+    sdk_reads(
+        &setup,
+        &identity,
+        &pre_keys,
+        &[("before", &["m1"]), ("after-1", &["m2"])],
+    );
+
+    pre_keys = rotate(&setup, &identity, &pre_keys);
+    assert_eq!(pre_keys.len(), 3);
+    send_from_b(&setup, "after-2", "m3", &pre_keys[0]);
+    sdk_reads(
+        &setup,
+        &identity,
+        &pre_keys,
+        &[
+            ("before", &["m1"]),
+            ("after-1", &["m2"]),
+            ("after-2", &["m3"]),
+        ],
+    );
+
+    // The node's newest contact for A advertises the newest pre-key.
+    let verify = setup.xmtp_ledger(PATH_0, &["verify", ACCOUNT_0]);
+    verify.assert_code(0);
+    let report = verify.json();
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["wallet_address"], ACCOUNT_0, "{report}");
+    assert_eq!(text(&report["identity_public_key"]), identity, "{report}");
+    assert_eq!(
+        text(&report["pre_key_public_key"]),
+        pre_keys[0],
+        "verify does not report the newest pre-key: {report}"
+    );
+    eprintln!("rotation interop test took {:.2?}", started.elapsed());
+}
+
+/// `xmtp-ledger rotate-prekey` for A: the identity key is kept and one new pre-key is put in
+/// front of all of `before`. Returns the new list (newest first).
+fn rotate(setup: &Setup, identity: &str, before: &[String]) -> Vec<String> {
+    let run = setup.xmtp_ledger(PATH_0, &["rotate-prekey"]);
+    run.assert_code(0);
+    let rotated = run.json();
+    assert_eq!(rotated["address"], ACCOUNT_0, "{rotated}");
+    assert_eq!(rotated["hd_path"], PATH_0, "{rotated}");
+    assert_eq!(rotated["outcome"], "rotated", "{rotated}");
+    assert_eq!(
+        text(&rotated["identity_public_key"]),
+        identity,
+        "rotate-prekey changed the identity key: {rotated}"
+    );
+    let after = texts(&rotated["pre_key_public_keys"]);
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "rotate-prekey must add exactly one pre-key: {rotated}"
+    );
+    assert_eq!(
+        &after[1..],
+        before,
+        "rotate-prekey must keep every older pre-key, in order, behind the new one: {rotated}"
+    );
+    assert!(
+        !before.contains(&after[0]),
+        "the new pre-key is an old one: {rotated}"
+    );
+    after
+}
+
+/// B (the SDK, PATH_5) writes `message` to A in the v2 conversation `conversation_id`, which is
+/// new, so the SDK seals a new invitation, and it must be to `expected_pre_key`.
+fn send_from_b(
+    setup: &Setup,
+    conversation_id: &str,
+    message: &str,
+    expected_pre_key: &str,
+) -> Value {
+    let sent = setup.sdk_with(
+        PATH_5,
+        "send",
+        false,
+        &[
+            ("PEER", ACCOUNT_0),
+            ("CONVERSATION_ID", conversation_id),
+            ("TEXT", message),
+        ],
+    );
+    assert_eq!(sent["ok"], true, "B could not send {message:?}: {sent}");
+    assert_eq!(sent["address"], ACCOUNT_5, "{sent}");
+    assert_eq!(
+        sent["peer_contact_version"], 2,
+        "A's newest contact is v2: {sent}"
+    );
+    assert_eq!(
+        text(&sent["peer_pre_key"]),
+        expected_pre_key,
+        "the SDK fetched a contact of A with another pre-key than the newest: {sent}"
+    );
+    assert_eq!(
+        texts(&sent["invitation_recipient_pre_keys"]),
+        [expected_pre_key],
+        "the SDK sealed {conversation_id:?} to another pre-key of A than the newest: {sent}"
+    );
+    assert_eq!(sent["conversation_id"], conversation_id, "{sent}");
+    assert_eq!(sent["warnings"], serde_json::json!([]), "{sent}");
+    sent
+}
+
+/// A, loaded by the SDK from the network only, holds exactly `pre_keys` (newest first) and
+/// reads exactly `expected` (conversation id → texts), publishing nothing.
+fn sdk_reads(setup: &Setup, identity: &str, pre_keys: &[String], expected: &[(&str, &[&str])]) {
+    let read = setup.sdk(PATH_0, "read", false);
+    assert_eq!(read["ok"], true, "the SDK could not load A: {read}");
+    assert_eq!(read["provider"], "Network", "{read}");
+    assert_eq!(read["created"], false, "{read}");
+    assert_eq!(
+        read["wallet_signature_requests"],
+        serde_json::json!(["XMTP : Enable Identity"]),
+        "{read}"
+    );
+    assert_eq!(text(&read["identity_public_key"]), identity, "{read}");
+    assert_eq!(
+        text(&read["pre_key_public_key"]),
+        pre_keys[0],
+        "the SDK's current pre-key is not our newest: {read}"
+    );
+    assert_eq!(
+        texts(&read["pre_key_public_keys"]),
+        pre_keys,
+        "the pre-keys the SDK decoded from our private store differ (bytes or order): {read}"
+    );
+    // The SDK compared our newest contact with the one it would publish and published
+    // nothing; reading published nothing either.
+    assert_eq!(
+        read["published_topics"],
+        serde_json::json!([]),
+        "the SDK published while loading or reading A: {read}"
+    );
+    // It only warns when it skips an invitation or a message it cannot open.
+    assert_eq!(
+        read["warnings"],
+        serde_json::json!([]),
+        "the SDK could not open something: {read}"
+    );
+    let conversations = read["conversations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no conversations in {read}"));
+    let found: Vec<(String, Vec<String>)> = conversations
+        .iter()
+        .map(|c| {
+            assert_eq!(c["version"], "v2", "{c}");
+            assert_eq!(c["peer_address"], ACCOUNT_5, "{c}");
+            (
+                text(&c["conversation_id"]).to_owned(),
+                texts(&c["messages"]),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, Vec<String>)> = expected
+        .iter()
+        .map(|(id, messages)| {
+            (
+                (*id).to_owned(),
+                messages.iter().map(|m| (*m).to_owned()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        expected,
+        "conversations and texts the SDK decrypted for A (after {} pre-key(s))",
+        pre_keys.len()
     );
 }
 

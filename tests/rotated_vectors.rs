@@ -2,7 +2,8 @@
 //! `tests/data/xmtp-js-rotated-bundles.json` (written by `tests/interop/gen-rotated-vectors.mjs`
 //! with @xmtp/xmtp-js 13.0.4: `PrivateKeyBundleV1.generate`, then `addPreKey`, which prepends).
 //! Each bundle is reproduced byte for byte: decoded and re-encoded, rebuilt from its secrets,
-//! and its contact bundles (v1 and v2) rebuilt as the SDK published them.
+//! and its contact bundles (v1 and v2) rebuilt as the SDK published them; and our
+//! `add_pre_key` turns the SDK's 2-key bundle into its 3-key one.
 
 mod common;
 
@@ -262,4 +263,31 @@ fn contact_bundles_are_the_ones_the_sdk_published() {
             );
         }
     }
+}
+
+/// Our `add_pre_key` (what `rotate-prekey` uses) is xmtp-js's `addPreKey`: given the SDK's
+/// 2-key bundle and the secret of the pre-key the SDK added next, it makes the SDK's 3-key
+/// bundle byte for byte (the identity key's signature is deterministic, RFC 6979).
+#[test]
+fn add_pre_key_reproduces_the_sdk_rotation() {
+    let file = rotated();
+    let (two, three) = (&file.bundles[0], &file.bundles[1]);
+    let mut bundle = PrivateKeyBundleV1::decode(&unhex(&two.private_key_bundle)).unwrap();
+    let added = &three.pre_keys[0];
+    let key = PrivateKeyV1::from_secret_bytes(&unhex(&added.private_key), ms(&added.timestamp_ms))
+        .expect("pre-key");
+    bundle.add_pre_key(key).expect("add pre-key");
+    assert_eq!(
+        hex::encode(bundle.encode().as_slice()),
+        three.private_key_bundle,
+        "add_pre_key differs from xmtp-js's addPreKey"
+    );
+    for p in &two.pre_keys {
+        let point: [u8; 65] = unhex(&p.public_key_uncompressed).try_into().unwrap();
+        assert!(bundle.holds_pre_key(&point), "an older pre-key was lost");
+    }
+    assert_eq!(
+        hex::encode(bundle.public_bundle().encode_contact_v1()),
+        three.contact_bundle_v1
+    );
 }

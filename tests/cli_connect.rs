@@ -20,21 +20,7 @@ fn connect_twice_creates_then_retrieves_the_same_identity() {
     let json = first.json();
     assert_eq!(json["outcome"], "created");
     assert_eq!(json["address"], ACCOUNT_0);
-    // The unlock contract, plus the outcome.
-    let mut fields: Vec<_> = json.as_object().expect("object").keys().cloned().collect();
-    fields.sort();
-    assert_eq!(
-        fields,
-        [
-            "address",
-            "contact_topic",
-            "hd_path",
-            "identity_public_key",
-            "outcome",
-            "pre_key_public_keys",
-            "private_store_topic"
-        ]
-    );
+    common::cli::assert_outcome_contract(&json);
     assert!(first.stderr.contains("(1 of 2)") && first.stderr.contains("(2 of 2)"));
 
     let second = setup.run(&["--json", "connect"]);

@@ -42,21 +42,7 @@ fn rotate_prekey_keeps_the_identity_and_every_older_pre_key() {
     let rotate = setup.run(&["--json", "rotate-prekey"]);
     rotate.assert_code(0);
     let json = rotate.json();
-    // The unlock contract, plus the outcome.
-    let mut fields: Vec<_> = json.as_object().expect("object").keys().cloned().collect();
-    fields.sort();
-    assert_eq!(
-        fields,
-        [
-            "address",
-            "contact_topic",
-            "hd_path",
-            "identity_public_key",
-            "outcome",
-            "pre_key_public_keys",
-            "private_store_topic"
-        ]
-    );
+    common::cli::assert_outcome_contract(&json);
     assert_eq!(json["outcome"], "rotated");
     assert_eq!(json["address"], ACCOUNT_0);
     assert_eq!(

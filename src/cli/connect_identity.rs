@@ -3,27 +3,17 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use super::args::GlobalArgs;
 use super::connect::connect;
 use super::context::open_signer;
 use super::error::{CliError, session_error};
 use super::files::check_output_file;
-use super::identity_output::IdentityOutput;
+use super::identity_output::{IdentityOutput, OutcomeOutput};
 use super::keystore_file;
 use super::progress::{FlowProgress, report_published};
 use super::ui::Ui;
 use xmtp_ledger::session::{ConnectOutcome, Session};
 use xmtp_ledger::signer::Signer;
-
-/// `unlock`'s JSON contract plus `"outcome"`: `created`, `retrieved` or `completed`.
-#[derive(Debug, Serialize)]
-struct ConnectOutput {
-    outcome: &'static str,
-    #[serde(flatten)]
-    identity: IdentityOutput,
-}
 
 /// Runs `connect`.
 pub fn run(
@@ -73,16 +63,10 @@ pub fn run(
         ConnectOutcome::Retrieved => "XMTP identity retrieved",
         ConnectOutcome::Completed => "XMTP identity completed and published",
     };
-    let output = ConnectOutput {
+    OutcomeOutput {
         outcome: connected.outcome.as_str(),
         identity: IdentityOutput::new(&wallet, hd_path, &connected.identity.bundle),
-    };
-    ui.result(&output, || {
-        format!(
-            "{}\n  outcome        {}",
-            output.identity.human(headline),
-            output.outcome
-        )
-    });
+    }
+    .print(ui, headline);
     Ok(())
 }

@@ -1,7 +1,9 @@
-//! The `init` / `unlock` result: the JSON contract and its human form.
+//! The `init` / `unlock` result: the JSON contract and its human form; `connect` and
+//! `rotate-prekey` add the path they took.
 
 use serde::Serialize;
 
+use super::ui::Ui;
 use xmtp_ledger::identity::{Address, PrivateKeyBundleV1, topic};
 
 /// `{"address","hd_path","identity_public_key","pre_key_public_keys":[...],"contact_topic","private_store_topic"}`.
@@ -50,5 +52,27 @@ impl IdentityOutput {
             self.pre_key_public_keys.first().map_or("-", String::as_str),
             self.contact_topic,
         )
+    }
+}
+
+/// `unlock`'s JSON contract plus `"outcome"`, the path a command took (`connect`:
+/// `created`, `retrieved`, `completed`; `rotate-prekey`: `rotated`, `completed`).
+#[derive(Debug, Serialize)]
+pub struct OutcomeOutput {
+    pub outcome: &'static str,
+    #[serde(flatten)]
+    pub identity: IdentityOutput,
+}
+
+impl OutcomeOutput {
+    /// Prints the result: JSON, or `headline`, the identity and the outcome for a person.
+    pub fn print(&self, ui: &Ui, headline: &str) {
+        ui.result(self, || {
+            format!(
+                "{}\n  outcome        {}",
+                self.identity.human(headline),
+                self.outcome
+            )
+        });
     }
 }

@@ -1,25 +1,15 @@
 //! `rotate-prekey`: a new current pre-key for the account's identity (see
 //! [`xmtp_ledger::session::Session::rotate_pre_key`]).
 
-use serde::Serialize;
-
 use super::args::GlobalArgs;
 use super::connect::connect;
 use super::context::open_signer;
 use super::error::{CliError, session_error};
-use super::identity_output::IdentityOutput;
+use super::identity_output::{IdentityOutput, OutcomeOutput};
 use super::progress::{FlowProgress, report_published};
 use super::ui::Ui;
 use xmtp_ledger::session::{RotateOutcome, Session};
 use xmtp_ledger::signer::Signer;
-
-/// `unlock`'s JSON contract plus `"outcome"`: `rotated` or `completed`.
-#[derive(Debug, Serialize)]
-struct RotateOutput {
-    outcome: &'static str,
-    #[serde(flatten)]
-    identity: IdentityOutput,
-}
 
 /// Runs `rotate-prekey`.
 pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
@@ -42,16 +32,10 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
         RotateOutcome::Rotated => "XMTP pre-key rotated and published",
         RotateOutcome::Completed => "XMTP pre-key rotation completed and published",
     };
-    let output = RotateOutput {
+    OutcomeOutput {
         outcome: rotated.outcome.as_str(),
         identity: IdentityOutput::new(&wallet, hd_path, &rotated.identity.bundle),
-    };
-    ui.result(&output, || {
-        format!(
-            "{}\n  outcome        {}",
-            output.identity.human(headline),
-            output.outcome
-        )
-    });
+    }
+    .print(ui, headline);
     Ok(())
 }

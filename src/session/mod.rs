@@ -164,6 +164,14 @@ fn unheld_contact_key(
     }
 }
 
+/// An existing identity as the node holds it.
+struct Stored {
+    /// The newest private store's message.
+    private_store: Vec<u8>,
+    /// The newest valid contact, if any.
+    contact: Option<VerifiedContact>,
+}
+
 /// What happened to one publication.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopicOutcome {
@@ -247,6 +255,21 @@ impl<'c, S: Signer> Session<'c, S> {
         total: usize,
     ) -> impl FnMut(SignaturePrompt<'_>) + 'p {
         move |prompt| progress(Progress::Signature(SignaturePrompt { total, ..prompt }))
+    }
+
+    /// The newest private store ([`SessionError::NoIdentity`] without one) and the newest
+    /// valid contact, for the paths that start from an existing identity.
+    fn read_identity(&self) -> Result<Stored, SessionError<S::Error>> {
+        let wallet = self.wallet();
+        let (private_store, found) = lookup::read_account(self.client, &wallet)?;
+        let private_store = private_store.ok_or_else(|| SessionError::NoIdentity {
+            wallet,
+            node: self.client.url().to_owned(),
+        })?;
+        Ok(Stored {
+            private_store,
+            contact: found.contact.map(|(_, verified)| verified),
+        })
     }
 
     /// Fails with [`SessionError::ContactMismatch`] when `contact` names a key `bundle`

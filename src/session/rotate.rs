@@ -1,8 +1,7 @@
 //! `rotate_pre_key`: a new current pre-key for the account's identity, every older
 //! private pre-key kept, published private store first.
 
-use super::lookup::read_account;
-use super::{Progress, Session, SessionError, TopicOutcome};
+use super::{Progress, Session, SessionError, Stored, TopicOutcome};
 use crate::flow::{UnlockedIdentity, identity_publications, rotate_pre_key, unlock_identity};
 use crate::signer::Signer;
 
@@ -62,12 +61,10 @@ impl<S: Signer> Session<'_, S> {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<RotatedPreKey, SessionError<S::Error>> {
         let wallet = self.wallet();
-        let (private_store, found) = read_account(self.client, &wallet)?;
-        let stored = private_store.ok_or_else(|| SessionError::NoIdentity {
-            wallet,
-            node: self.client.url().to_owned(),
-        })?;
-        let contact = found.contact.map(|(_, verified)| verified);
+        let Stored {
+            private_store: stored,
+            contact,
+        } = self.read_identity()?;
         // Without any contact the store's keys were never announced: publishing them
         // completes the identity, and rotating is not needed. One approval.
         let total = if contact.is_some() { 2 } else { 1 };

@@ -1,7 +1,6 @@
 //! `unlock`: retrieve and decrypt the identity from the node.
 
-use super::lookup::read_account;
-use super::{Progress, Session, SessionError, TopicOutcome};
+use super::{Progress, Session, SessionError, Stored, TopicOutcome};
 use crate::flow::{UnlockedIdentity, identity_publications, unlock_identity};
 use crate::signer::Signer;
 
@@ -26,13 +25,11 @@ impl<S: Signer> Session<'_, S> {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Unlocked, SessionError<S::Error>> {
         let wallet = self.wallet();
-        let (private_store, found) = read_account(self.client, &wallet)?;
-        let stored = private_store.ok_or_else(|| SessionError::NoIdentity {
-            wallet,
-            node: self.client.url().to_owned(),
-        })?;
+        let Stored {
+            private_store: stored,
+            contact,
+        } = self.read_identity()?;
         let identity = unlock_identity(&self.signer, &stored, &mut Self::signatures(progress))?;
-        let contact = found.contact.map(|(_, verified)| verified);
         self.check_contact(contact.as_ref(), &identity.bundle)?;
         let [_, contact_v1, contact_v2] = identity_publications(&wallet, &identity.bundle, stored)?;
         let published = self.publish(&identity.bundle, &[contact_v1, contact_v2], progress)?;

@@ -189,3 +189,22 @@ impl Setup {
 pub const ACCOUNT_0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 /// Account 1 (Ledger Live path m/44'/60'/1'/0/0) of the public test mnemonic.
 pub const LEDGER_LIVE_1: &str = "0x8C8d35429F74ec245F8Ef2f4Fd1e551cFF97d650";
+
+/// `unlock --json`'s fields plus `"outcome"`: what `connect` and `rotate-prekey` print.
+pub fn assert_outcome_contract(json: &serde_json::Value) {
+    let mut fields: Vec<_> = json.as_object().expect("object").keys().cloned().collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "address",
+            "contact_topic",
+            "hd_path",
+            "identity_public_key",
+            "outcome",
+            "pre_key_public_keys",
+            "private_store_topic"
+        ],
+        "{json}"
+    );
+}

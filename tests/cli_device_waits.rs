@@ -162,10 +162,11 @@ fn a_silent_device_fails_the_command_after_the_timeout() {
             .env("XMTP_LEDGER_TIMEOUT", "1");
         let (run, elapsed) = Running::spawn(cli).finish();
         run.assert_code(2);
+        // The error goes to stderr, or as the JSON document to stdout.
+        let said = if json { &run.stdout } else { &run.stderr };
         assert!(
-            run.stderr.contains("the Ledger did not answer within 1 s"),
-            "{what}: {}",
-            run.stderr
+            said.contains("the Ledger did not answer within 1 s"),
+            "{what}: {said}"
         );
         assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
         // Bounds against a hang and against failing at once, not a speed target.
@@ -173,18 +174,17 @@ fn a_silent_device_fails_the_command_after_the_timeout() {
             elapsed > Duration::from_millis(500) && elapsed < Duration::from_secs(10),
             "{what}: {elapsed:?}"
         );
-        assert!(run.stdout.is_empty(), "{what}: {}", run.stdout);
         if json {
-            let last = run.stderr.lines().last().unwrap_or_default();
-            let error: serde_json::Value = serde_json::from_str(last)
-                .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {last}"));
-            assert_eq!(error["code"], 2, "{error}");
+            let error = run.json_error();
+            assert_eq!(error["code"], "device_timeout", "{error}");
             assert!(
-                error["error"]
+                error["message"]
                     .as_str()
                     .is_some_and(|m| m.contains("did not answer within 1 s")),
                 "{error}"
             );
+        } else {
+            assert!(run.stdout.is_empty(), "{what}: {}", run.stdout);
         }
     }
     assert!(!out_dir.exists(), "nothing written for a failed init --out");
@@ -315,16 +315,16 @@ fn ctrl_c_while_waiting_for_an_approval_cancels_and_publishes_nothing() {
         );
         run.assert_code(130);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-        assert!(run.stdout.is_empty(), "{}", run.stdout);
         let last = run.stderr.lines().last().unwrap_or_default();
         if json {
-            let error: serde_json::Value =
-                serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {last}"));
             assert_eq!(
-                error,
-                serde_json::json!({ "error": "cancelled", "code": 130 })
+                run.json(),
+                serde_json::json!({ "error": {
+                    "code": "cancelled", "exit_code": 130, "message": "cancelled", "hint": null
+                } })
             );
         } else {
+            assert!(run.stdout.is_empty(), "{}", run.stdout);
             assert_eq!(last, "cancelled", "{}", run.stderr);
         }
         assert_nothing_published(&network, ACCOUNT_0);

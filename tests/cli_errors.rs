@@ -119,15 +119,25 @@ fn unreachable_node_is_exit_3_and_names_the_node() {
     // Nothing was signed: the node is checked before the device is asked.
     assert!(!stderr.contains("approve"), "{stderr}");
 
-    let remote_plaintext = command()
-        .args(["--network", "http://192.0.2.1:5556", "verify", ACCOUNT_0])
+    // Plain text to a remote host is refused as a usage error: the fix is on the command
+    // line, and the message names no option that does not exist.
+    let remote_plaintext: common::cli::Run = command()
+        .args([
+            "--json",
+            "--network",
+            "http://192.0.2.1:5556",
+            "verify",
+            ACCOUNT_0,
+        ])
         .output()
-        .unwrap();
-    assert_eq!(
-        remote_plaintext.status.code(),
-        Some(3),
-        "plaintext to a remote host is refused"
-    );
+        .unwrap()
+        .into();
+    remote_plaintext.assert_code(1);
+    let error = remote_plaintext.json_error();
+    assert_eq!(error["code"], "usage", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("use https://"), "{message}");
+    assert!(!message.contains("explicitly"), "{message}");
 }
 
 #[test]
@@ -240,4 +250,30 @@ fn node_stops_cleanly_on_sigterm_and_keeps_its_data() {
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(0));
+}
+
+/// The string codes of the `--json` error document, as `--help` lists them per exit
+/// status, are the ones README's table lists.
+#[test]
+fn readme_lists_every_error_code_of_help() {
+    let help = command().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout).into_owned();
+    let codes: Vec<&str> = text[text.find("Exit codes:").expect("exit codes")..]
+        .lines()
+        .filter_map(|line| {
+            let open = line.rfind('[')?;
+            line.trim_end().strip_suffix(']').map(|l| &l[open + 1..])
+        })
+        .flat_map(|list| list.split(", "))
+        .collect();
+    assert!(codes.len() >= 20, "{codes:?}");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = &readme[readme.find("### Exit codes").expect("section")..];
+    for code in codes {
+        assert!(
+            table.contains(&format!("`{code}`")),
+            "README lacks `{code}`"
+        );
+    }
 }

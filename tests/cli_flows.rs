@@ -131,15 +131,25 @@ fn second_init_is_refused_without_force_and_replaces_with_it() {
     let setup = Setup::new();
     let first = setup.run(&["--json", "init"]);
     first.assert_code(0);
+    // Its own exit status and code, not a usage error: a script can tell "exists" apart.
     let refused = setup.run(&["--json", "init"]);
-    refused.assert_code(1);
+    refused.assert_code(6);
+    let error = refused.json_error();
+    assert_eq!(error["code"], "exists", "{error}");
+    let message = error["message"].as_str().expect("message");
     assert!(
-        refused.stderr.contains("already has an XMTP identity"),
-        "{}",
-        refused.stderr
+        message.contains("already has an XMTP identity"),
+        "{message}"
     );
-    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
-    assert!(refused.stdout.is_empty(), "nothing on stdout for a refusal");
+    assert!(message.contains("--force"), "{message}");
+    let human = setup.run(&["init"]);
+    human.assert_code(6);
+    assert!(human.stdout.is_empty(), "nothing on stdout for a refusal");
+    assert!(
+        human.stderr.contains("error: ") && human.stderr.contains("already has an XMTP identity"),
+        "{}",
+        human.stderr
+    );
 
     let verify = setup.run(&["--json", "verify", ACCOUNT_0]);
     assert_eq!(

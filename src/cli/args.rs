@@ -3,21 +3,30 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "\
+/// The exit statuses, each with the string codes of the `--json` error document that
+/// share it (`error::ERROR_CODES` is the same table as data, and a test holds the two
+/// together).
+pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success
-  1   usage error (bad flag, argument or input file)
-  2   device error (other than those below)
-  3   network error (node unreachable, refused, timed out)
-  4   verification failed (no valid identity, bad signature)
-  5   decryption failed (wrong account or tampered bundle)
-  20  rejected on the device
-  21  device locked
-  22  Ethereum app not open on the device
-  23  no device found, or no permission to open it
-  130 cancelled (Ctrl-C)";
+  1   usage error: bad flag, argument, variable or input file [usage, io]
+  2   other device error [device, device_timeout, device_disconnected, device_bad_answer]
+  3   network error [unreachable, network_timeout, node_rejected, network, local_node]
+  4   verification failed: no valid identity, bad signature [verification_failed]
+  5   decryption failed: wrong account or tampered bundle [decryption_failed]
+  6   the account already has an identity; --force replaces it [exists]
+  20  rejected on the device [rejected]
+  21  device locked [locked]
+  22  Ethereum app not open on the device [wrong_app]
+  23  no device found, or no permission to open it [no_device, permission_denied]
+  130 cancelled (Ctrl-C) [cancelled]
+
+In brackets: the \"code\" of the error document that --json prints on stdout:
+  {\"error\":{\"code\":\"…\",\"exit_code\":N,\"message\":\"…\",\"hint\":\"…\"|null}}";
 
 /// Bind an XMTP v2 messaging identity to an Ethereum account on a Ledger hardware wallet.
 #[derive(Debug, Parser)]
@@ -39,8 +48,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "XMTP_LEDGER_DEVICE", default_value = "hid")]
     pub device: String,
 
-    /// XMTP node: `local` (the node on this machine, started in-process if none
-    /// listens) or a URL such as `http://127.0.0.1:5556` or `https://node.example`.
+    /// XMTP node: `local` (the node on this machine, started in-process on
+    /// `XMTP_LEDGER_NODE_DB` if none listens) or a URL such as `http://127.0.0.1:5556`
+    /// or `https://node.example`.
     #[arg(
         long,
         global = true,
@@ -53,7 +63,8 @@ pub struct GlobalArgs {
     pub account: AccountArgs,
 
     /// File holding the software device's BIP-39 mnemonic (with `--device emulator`).
-    /// Also read from `XMTP_LEDGER_MNEMONIC` (the words themselves).
+    /// Also read from `XMTP_LEDGER_MNEMONIC` (the words themselves); its BIP-39
+    /// passphrase only from `XMTP_LEDGER_PASSPHRASE`.
     #[arg(
         long,
         global = true,
@@ -63,15 +74,15 @@ pub struct GlobalArgs {
     pub mnemonic_file: Option<PathBuf>,
 
     /// Machine-readable JSON on stdout; no prompts or spinners.
-    #[arg(long, global = true, env = "XMTP_LEDGER_JSON", action = ArgAction::SetTrue)]
+    #[arg(long, global = true, env = "XMTP_LEDGER_JSON", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub json: bool,
 
     /// More detail on stderr (repeat for more).
-    #[arg(short, long, global = true, env = "XMTP_LEDGER_VERBOSE", action = ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, global = true, env = "XMTP_LEDGER_VERBOSE", action = ArgAction::Count)]
     pub verbose: u8,
 
     /// Only errors on stderr.
-    #[arg(short, long, global = true, env = "XMTP_LEDGER_QUIET", action = ArgAction::SetTrue)]
+    #[arg(short, long, global = true, env = "XMTP_LEDGER_QUIET", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub quiet: bool,
 
     /// Seconds to wait for the node and for device I/O that needs no user action, 1 to
@@ -109,9 +120,9 @@ pub struct NodeListen {
     pub http_listen: Option<String>,
 }
 
-/// Which account of the device: one of `--account`, `--hd-path`, `--legacy`.
+/// Which account of the device: one of `--account`, `--hd-path`, `--legacy` (see
+/// [`resolve_overrides`] for how typed flags and variables combine).
 #[derive(Debug, Args)]
-#[group(multiple = false)]
 pub struct AccountArgs {
     /// Ledger Live account index: m/44'/60'/N'/0/0 (the default is account 0).
     #[arg(long, global = true, env = "XMTP_LEDGER_ACCOUNT", value_name = "N")]
@@ -151,7 +162,7 @@ pub enum Command {
     /// Create an XMTP identity for the account and publish it (2 device signatures).
     Init {
         /// Replace an identity already on the node.
-        #[arg(long, env = "XMTP_LEDGER_FORCE")]
+        #[arg(long, env = "XMTP_LEDGER_FORCE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
         force: bool,
         /// Write what would be published to DIR instead of publishing it
         /// (publish it later with `xmtp-ledger publish DIR`).
@@ -190,7 +201,7 @@ pub enum Command {
         /// The directory written by `init --out`.
         dir: PathBuf,
         /// Replace an identity already on the node.
-        #[arg(long, env = "XMTP_LEDGER_FORCE")]
+        #[arg(long, env = "XMTP_LEDGER_FORCE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
         force: bool,
     },
     /// Run an XMTP MessageApi node (gRPC, and optionally the REST gateway) on an
@@ -298,6 +309,99 @@ Bounds (each listener on its own; a flood on one never starves the other):
   subscriptions         1000 topics; 1024 envelopes or 64 MiB kept for all subscribers
                         (a subscriber that falls behind gets ABORTED)
   auth header           8 KiB, one value; tokens at most 1 hour old";
+
+/// Settings that exclude each other, by argument id and variable: one account choice, and
+/// `-v` or `-q`.
+const EXCLUSIVE: [&[(&str, &str)]; 2] = [
+    &[
+        ("account", "XMTP_LEDGER_ACCOUNT"),
+        ("hd_path", "XMTP_LEDGER_HD_PATH"),
+        ("legacy", "XMTP_LEDGER_LEGACY"),
+    ],
+    &[
+        ("verbose", "XMTP_LEDGER_VERBOSE"),
+        ("quiet", "XMTP_LEDGER_QUIET"),
+    ],
+];
+
+/// Combines typed flags with `XMTP_LEDGER_*` variables: a flag typed on the command line
+/// wins over a conflicting variable (an exported `XMTP_LEDGER_ACCOUNT` and a typed
+/// `--hd-path` mean the typed path), so a CI job's defaults never block a one-off
+/// override. Two conflicting flags typed together, or two conflicting variables with
+/// no flag typed, are a usage error naming them.
+pub fn resolve_overrides(cli: &mut Cli, matches: &ArgMatches) -> Result<(), String> {
+    // Global flags are recorded at the level they were typed and copied to the others,
+    // where a default or a variable may stand for them: typed anywhere means typed.
+    let levels = levels(matches);
+    let source = |id: &str| {
+        let sources: Vec<ValueSource> = levels.iter().filter_map(|m| m.value_source(id)).collect();
+        [ValueSource::CommandLine, ValueSource::EnvVariable]
+            .into_iter()
+            .find(|wanted| sources.contains(wanted))
+    };
+    for group in EXCLUSIVE {
+        let typed: Vec<&str> = group
+            .iter()
+            .filter(|(id, _)| source(id) == Some(ValueSource::CommandLine))
+            .map(|(id, _)| *id)
+            .collect();
+        let from_env: Vec<&(&str, &str)> = group
+            .iter()
+            .filter(|(id, _)| source(id) == Some(ValueSource::EnvVariable))
+            .collect();
+        match (typed.len(), from_env.len()) {
+            (2.., _) => {
+                return Err(format!(
+                    "{} cannot be used together",
+                    typed
+                        .iter()
+                        .map(|id| format!("--{}", id.replace('_', "-")))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ));
+            }
+            (1, _) => {
+                for (id, _) in from_env {
+                    clear(cli, id);
+                }
+            }
+            (0, 2..) => {
+                return Err(format!(
+                    "{} are set together: they pick the same thing, unset all but one",
+                    from_env
+                        .iter()
+                        .map(|(_, var)| *var)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The matches of the command and of each subcommand down to the one that runs.
+fn levels(matches: &ArgMatches) -> Vec<&ArgMatches> {
+    let mut levels = vec![matches];
+    while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
+        levels.push(sub);
+    }
+    levels
+}
+
+/// Forgets a setting that came from a variable, because a typed flag overrides it.
+fn clear(cli: &mut Cli, id: &str) {
+    let global = &mut cli.global;
+    match id {
+        "account" => global.account.account = None,
+        "hd_path" => global.account.hd_path = None,
+        "legacy" => global.account.legacy = None,
+        "verbose" => global.verbose = 0,
+        "quiet" => global.quiet = false,
+        _ => {}
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -32,6 +32,9 @@ pub enum CliError {
     /// Decryption failed (exit 5).
     #[error("{0}")]
     Decryption(String),
+    /// The account already has an identity and replacing it was not asked for (exit 6).
+    #[error("{0}")]
+    Exists(String),
     /// A local file could not be read or written (exit 1).
     #[error("{context}: {source}")]
     Io {
@@ -89,7 +92,9 @@ impl CliError {
             Self::Usage(_) | Self::Io { .. } => 1,
             // A `--device` or `--network` value that is not understood is a usage error.
             Self::Device(DeviceError::InvalidSpec { .. }) => 1,
-            Self::Network(NetworkError::InvalidUrl { .. }) => 1,
+            // So is a plain-text URL to a remote host: the fix is on the command line.
+            Self::Network(NetworkError::InvalidUrl { .. })
+            | Self::Network(NetworkError::InsecurePlaintext { .. }) => 1,
             Self::Device(e) => match e.kind() {
                 DeviceErrorKind::Rejected => 20,
                 DeviceErrorKind::Locked => 21,
@@ -100,7 +105,46 @@ impl CliError {
             Self::Network(_) | Self::Endpoint(_) => 3,
             Self::Verification(_) => 4,
             Self::Decryption(_) => 5,
+            Self::Exists(_) => 6,
         }
+    }
+
+    /// The stable string code of the `--json` error document: what a script matches on
+    /// (several codes share an exit status; see README for the table).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Usage(_) => "usage",
+            Self::Io { .. } => "io",
+            Self::Device(DeviceError::InvalidSpec { .. }) => "usage",
+            Self::Device(e) => match e.kind() {
+                DeviceErrorKind::Rejected => "rejected",
+                DeviceErrorKind::Locked => "locked",
+                DeviceErrorKind::WrongApp => "wrong_app",
+                DeviceErrorKind::NotFound => "no_device",
+                DeviceErrorKind::PermissionDenied => "permission_denied",
+                DeviceErrorKind::Disconnected => "device_disconnected",
+                DeviceErrorKind::Timeout => "device_timeout",
+                DeviceErrorKind::BadAnswer => "device_bad_answer",
+                DeviceErrorKind::InvalidRequest | DeviceErrorKind::Other => "device",
+            },
+            Self::Network(e) => network_name(e),
+            Self::Endpoint(EndpointError::Network(e)) => network_name(e),
+            Self::Endpoint(_) => "local_node",
+            Self::Verification(_) => "verification_failed",
+            Self::Decryption(_) => "decryption_failed",
+            Self::Exists(_) => "exists",
+        }
+    }
+}
+
+/// The string code of a network failure (exit 3).
+fn network_name(error: &NetworkError) -> &'static str {
+    match error {
+        NetworkError::InvalidUrl { .. } | NetworkError::InsecurePlaintext { .. } => "usage",
+        NetworkError::Unreachable { .. } | NetworkError::Tls { .. } => "unreachable",
+        NetworkError::Timeout { .. } => "network_timeout",
+        NetworkError::Rejected { .. } => "node_rejected",
+        _ => "network",
     }
 }
 
@@ -127,7 +171,7 @@ pub fn session_error(error: SessionError<DeviceError>, connection: &Connection) 
     match error {
         SessionError::Flow(e) => e.into(),
         SessionError::Network(e) => e.into(),
-        SessionError::AlreadyExists { wallet, .. } => CliError::Usage(format!(
+        SessionError::AlreadyExists { wallet, .. } => CliError::Exists(format!(
             "{wallet} already has an XMTP identity on the {}: use `xmtp-ledger unlock` to \
              retrieve it, or add --force to replace it (others will then see the new keys)",
             connection.describe()
@@ -190,5 +234,77 @@ pub fn keystore_error(error: KeystoreError) -> CliError {
 impl From<IdentityError> for CliError {
     fn from(error: IdentityError) -> Self {
         Self::Verification(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every string code of the `--json` error document, with its exit status (the table in
+    /// `--help` and README): whatever [`CliError::name`] returns is here.
+    const ERROR_CODES: &[(u8, &str)] = &[
+        (1, "usage"),
+        (1, "io"),
+        (2, "device"),
+        (2, "device_timeout"),
+        (2, "device_disconnected"),
+        (2, "device_bad_answer"),
+        (3, "unreachable"),
+        (3, "network_timeout"),
+        (3, "node_rejected"),
+        (3, "network"),
+        (3, "local_node"),
+        (4, "verification_failed"),
+        (5, "decryption_failed"),
+        (6, "exists"),
+        (20, "rejected"),
+        (21, "locked"),
+        (22, "wrong_app"),
+        (23, "no_device"),
+        (23, "permission_denied"),
+        (130, "cancelled"),
+    ];
+
+    /// Each code is on its exit status's line of `--help`, and each error's code and exit
+    /// status are a pair of the table.
+    #[test]
+    fn error_codes_match_the_help_table_and_the_errors() {
+        for (exit, name) in ERROR_CODES {
+            let line = super::super::args::EXIT_CODES
+                .lines()
+                .find(|line| line.trim_start().starts_with(&format!("{exit} ")))
+                .unwrap_or_else(|| panic!("no --help line for exit {exit}"));
+            assert!(
+                line.contains(&format!("[{name}"))
+                    || line.contains(&format!(" {name}]"))
+                    || line.contains(&format!(" {name},")),
+                "{name} is not on {line:?}"
+            );
+        }
+        let errors = [
+            CliError::Usage("x".into()),
+            CliError::Exists("x".into()),
+            CliError::Verification("x".into()),
+            CliError::Decryption("x".into()),
+            CliError::Device(DeviceError::from_status(0x6985)),
+            CliError::Device(DeviceError::from_status(0x5515)),
+            CliError::Device(DeviceError::from_status(0x6e00)),
+            CliError::Network(NetworkError::InsecurePlaintext { url: "x".into() }),
+            CliError::Network(NetworkError::Runtime(std::io::Error::other("x"))),
+            CliError::Endpoint(EndpointError::NoDataDir),
+            CliError::Io {
+                context: "x".into(),
+                source: std::io::Error::other("x"),
+            },
+        ];
+        for error in errors {
+            assert!(
+                ERROR_CODES.contains(&(error.code(), error.name())),
+                "{error:?} maps to ({}, {}), not in the table",
+                error.code(),
+                error.name()
+            );
+        }
     }
 }

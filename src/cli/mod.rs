@@ -29,7 +29,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command, UdevAction};
 use error::CliError;
@@ -37,16 +37,19 @@ use ui::Ui;
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => match args::resolve_overrides(&mut cli, &matches) {
+            Ok(()) => cli,
+            Err(message) => return usage_error(&message, None),
+        },
+        Err(e) if e.use_stderr() => return clap_error(&e),
         Err(e) => {
+            // Help and version are not errors.
             let _ = e.print();
-            // Help and version are not errors; every usage error is exit 1.
-            return if e.use_stderr() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::SUCCESS;
         }
     };
     let ui = Ui::new(cli.global.json, cli.global.quiet, cli.global.verbose);
@@ -58,7 +61,12 @@ pub fn main() -> ExitCode {
     match run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            ui.error(&e.to_string(), e.hint(), e.code());
+            ui.error(&ui::Failure {
+                code: e.name(),
+                exit_code: e.code(),
+                message: &e.to_string(),
+                hint: e.hint(),
+            });
             e.exit_code()
         }
     }
@@ -121,4 +129,50 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         },
         Command::Completions { shell } => completions::run(*shell),
     }
+}
+
+/// A command line clap refused: its own text on stderr, or with `--json` (typed, or
+/// `XMTP_LEDGER_JSON` set true) the `usage` error document on stdout. Exit 1.
+fn clap_error(error: &clap::Error) -> ExitCode {
+    if !json_requested() {
+        let _ = error.print();
+        return ExitCode::from(1);
+    }
+    let text = error.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let message = lines
+        .next()
+        .unwrap_or("bad command line")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let tip = lines
+        .find_map(|l| l.strip_prefix("tip: "))
+        .map(str::to_owned);
+    usage_error(
+        &message,
+        tip.as_deref().or(Some("see `xmtp-ledger --help`")),
+    )
+}
+
+/// Reports a usage error found before the command line was fully understood.
+fn usage_error(message: &str, hint: Option<&str>) -> ExitCode {
+    let ui = Ui::new(json_requested(), false, 0);
+    ui.error(&ui::Failure {
+        code: "usage",
+        exit_code: 1,
+        message,
+        hint,
+    });
+    ExitCode::from(1)
+}
+
+/// Whether `--json` was asked for, read without clap (for errors clap itself reports).
+fn json_requested() -> bool {
+    std::env::args_os().skip(1).any(|arg| arg == "--json")
+        || std::env::var("XMTP_LEDGER_JSON").is_ok_and(|v| {
+            matches!(
+                v.to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "y" | "on" | "t"
+            )
+        })
 }

@@ -7,6 +7,19 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+/// A failure as reported to the person or script.
+#[derive(Clone, Copy, Debug)]
+pub struct Failure<'a> {
+    /// The stable string code (`rejected`, `exists`, `usage`, …).
+    pub code: &'a str,
+    /// The process exit status.
+    pub exit_code: u8,
+    /// What went wrong.
+    pub message: &'a str,
+    /// What to do about it.
+    pub hint: Option<&'a str>,
+}
+
 /// Output settings from the global flags.
 #[derive(Clone, Debug)]
 pub struct Ui {
@@ -69,30 +82,39 @@ impl Ui {
         }
     }
 
-    /// Reports a failure on stderr: `error: MESSAGE` and a `hint:` line, or with `--json` one
-    /// line holding the JSON document `{"error":MESSAGE,"code":EXIT_CODE}` (and `"hint"` when
-    /// there is one). Shown even with `-q`.
-    pub fn error(&self, message: &str, hint: Option<&str>, code: u8) {
-        let text = if self.json {
-            let mut document = serde_json::json!({ "error": message, "code": code });
-            if let Some(hint) = hint {
-                document["hint"] = hint.into();
-            }
-            document.to_string()
+    /// Reports a failure: `error: MESSAGE` and a `hint:` line on stderr, or with `--json`
+    /// one JSON document on stdout, `{"error":{"code","exit_code","message","hint"}}`, where
+    /// `code` is a stable string a script can match on and `hint` is `null` when there is
+    /// none. Shown even with `-q`.
+    pub fn error(&self, failure: &Failure<'_>) {
+        if self.json {
+            let document = serde_json::json!({
+                "error": {
+                    "code": failure.code,
+                    "exit_code": failure.exit_code,
+                    "message": failure.message,
+                    "hint": failure.hint,
+                }
+            });
+            to_stdout(&document.to_string());
         } else {
-            match hint {
-                Some(hint) => format!("error: {message}\nhint: {hint}"),
-                None => format!("error: {message}"),
+            match failure.hint {
+                Some(hint) => to_stderr(&format!("error: {}\nhint: {hint}", failure.message)),
+                None => to_stderr(&format!("error: {}", failure.message)),
             }
-        };
-        to_stderr(&text);
+        }
     }
 
     /// Reports Ctrl-C: `cancelled` (after clearing a spinner's line), or with `--json` the
-    /// error document with `code`.
-    pub fn cancelled(&self, code: u8) {
+    /// error document with code `cancelled`.
+    pub fn cancelled(&self, exit_code: u8) {
         if self.json {
-            self.error("cancelled", None, code);
+            self.error(&Failure {
+                code: "cancelled",
+                exit_code,
+                message: "cancelled",
+                hint: None,
+            });
         } else if self.stderr_is_terminal {
             // Return to the start of the spinner's line and clear it.
             to_stderr("\r\x1b[2Kcancelled");
@@ -119,6 +141,13 @@ impl Ui {
 /// exit code still says how the command ended.
 fn to_stderr(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// One line on stdout, for the `--json` error document: the process is ending with the
+/// error's own exit status, so a write failure has nowhere better to go.
+fn to_stdout(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
 /// Writes `bytes` to stdout. A reader that went away (`| head -1`) is not an error: the

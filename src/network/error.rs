@@ -21,7 +21,7 @@ pub enum NetworkError {
     /// Plaintext `http://` to a host that is not loopback: the auth token and every
     /// envelope would cross the network unencrypted, so this needs an explicit opt-in.
     #[error(
-        "refusing plaintext http:// to the non-loopback node {url}: use https://, or allow insecure connections explicitly"
+        "refusing plaintext http:// to the non-loopback node {url}: the auth token and envelopes would cross the network unencrypted; use https:// (plain http:// is only for a node on this machine)"
     )]
     InsecurePlaintext {
         /// The URL as given.

@@ -110,6 +110,34 @@ impl Run {
         })
     }
 
+    /// The `--json` error document on stdout, checked against its schema
+    /// (`{"error":{"code","exit_code","message","hint"}}`, `exit_code` the process's);
+    /// returns the inner object.
+    pub fn json_error(&self) -> serde_json::Value {
+        let document = self.json();
+        let error = &document["error"];
+        let mut fields: Vec<_> = error
+            .as_object()
+            .unwrap_or_else(|| panic!("no error object: {document}"))
+            .keys()
+            .cloned()
+            .collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            ["code", "exit_code", "hint", "message"],
+            "{document}"
+        );
+        assert!(error["code"].is_string(), "{document}");
+        assert_eq!(error["exit_code"], self.code, "{document}");
+        assert!(error["message"].is_string(), "{document}");
+        assert!(
+            error["hint"].is_null() || error["hint"].is_string(),
+            "{document}"
+        );
+        error.clone()
+    }
+
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,

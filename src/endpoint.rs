@@ -121,6 +121,17 @@ impl Connection {
         self.node.as_ref()
     }
 
+    /// The node as a person reaches it again: its URL, or for a node this process
+    /// started, `the local node (database PATH)`. An in-process node's port lives only as
+    /// long as this process, so it is never given as the node's name.
+    pub fn name(&self) -> String {
+        #[cfg(feature = "node")]
+        if let Some(node) = &self.node {
+            return format!("the local node (database {})", node.db_path().display());
+        }
+        self.client.url().to_owned()
+    }
+
     /// One line for the user: which node is in use.
     pub fn describe(&self) -> String {
         #[cfg(feature = "node")]

@@ -104,3 +104,68 @@ fn a_rejection_while_connecting_publishes_nothing() {
     assert_eq!(retrieved.json()["outcome"], "retrieved");
     assert_eq!(identity_key(&retrieved), identity_key(&created));
 }
+
+/// `--network local` says which node it uses, and names an in-process node by its
+/// database, never by the port that ends with the command.
+#[test]
+fn network_local_says_which_node_and_never_names_a_throwaway_port() {
+    if std::net::TcpStream::connect("127.0.0.1:5556").is_ok() {
+        eprintln!("something listens on 127.0.0.1:5556: not publishing to it; skipped");
+        return;
+    }
+    let device = common::cli::Service::emulator(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("node.sqlite3");
+    let run = |args: &[&str]| -> common::cli::Run {
+        common::cli::command()
+            .args([
+                "--device",
+                &format!("tcp://{}", device.addr),
+                "--network",
+                "local",
+            ])
+            .args(args)
+            .env("XMTP_LEDGER_NODE_DB", &db)
+            .output()
+            .expect("run")
+            .into()
+    };
+    let ports = |text: &str| -> Vec<String> {
+        text.match_indices("127.0.0.1:")
+            .map(|(at, m)| {
+                text[at + m.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect()
+            })
+            .collect()
+    };
+    let db_text = db.display().to_string();
+
+    let created = run(&["connect"]);
+    created.assert_code(0);
+    assert!(
+        created
+            .stderr
+            .contains("--network local: nothing listens on 127.0.0.1:5556")
+            && created.stderr.contains(&db_text),
+        "{}",
+        created.stderr
+    );
+    assert!(
+        created.stderr.contains(&format!(
+            "published 3 envelope(s) to the local node (database {db_text})"
+        )),
+        "{}",
+        created.stderr
+    );
+    let refused = run(&["init"]);
+    refused.assert_code(6);
+    assert!(refused.stderr.contains(&db_text), "{}", refused.stderr);
+    for run in [&created, &refused] {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        for port in ports(&all) {
+            assert_eq!(port, "5556", "a throwaway port is named:\n{all}");
+        }
+    }
+}

@@ -20,6 +20,22 @@ pub fn connect(global: &GlobalArgs, ui: &Ui) -> Result<Connection, CliError> {
         ..ClientConfig::default()
     };
     let connection = endpoint::connect(&target, config)?;
+    if target == Endpoint::Local {
+        // `local` decides between two nodes: say which, every time.
+        if connection.in_process_node().is_some() {
+            ui.status(format!(
+                "--network local: nothing listens on {}, so using {} in this process \
+                 (it stops when this command ends)",
+                endpoint::DEFAULT_LOCAL_NODE,
+                connection.name()
+            ));
+        } else {
+            ui.status(format!(
+                "--network local: using the node listening on {}",
+                endpoint::DEFAULT_LOCAL_NODE
+            ));
+        }
+    }
     ui.detail(format!("using {}", connection.describe()));
     Ok(connection)
 }

@@ -35,12 +35,14 @@ pub fn run(
     let session = Session::new(&signer, connection.client());
     // The session's own count of approvals, plus one for the keystore.
     let extra = usize::from(keystore.is_some());
-    let mut progress = FlowProgress::new(ui).with_extra(extra);
+    let mut progress = FlowProgress::new(ui)
+        .with_extra(extra)
+        .with_node(connection.name());
     let connected = session
         .connect(&mut |e| progress.on(e))
         .map_err(|e| session_error(e, &connection))?;
     progress.done();
-    report_published(ui, connection.client().url(), &connected.published);
+    report_published(ui, &connection.name(), &connected.published);
     connection.shutdown()?;
 
     if let Some(path) = keystore {

@@ -167,14 +167,22 @@ impl From<FlowError<DeviceError>> for CliError {
 }
 
 /// A session's failure, in the words of the commands (`connection` says which node).
-pub fn session_error(error: SessionError<DeviceError>, connection: &Connection) -> CliError {
+pub fn session_error(mut error: SessionError<DeviceError>, connection: &Connection) -> CliError {
+    // The node as the person reaches it, never the port of a node that ends with us.
+    if let SessionError::AlreadyExists { node, .. }
+    | SessionError::NoIdentity { node, .. }
+    | SessionError::InvalidContact { node, .. }
+    | SessionError::ContactWithoutStore { node, .. }
+    | SessionError::ContactMismatch { node, .. } = &mut error
+    {
+        *node = connection.name();
+    }
     match error {
         SessionError::Flow(e) => e.into(),
         SessionError::Network(e) => e.into(),
-        SessionError::AlreadyExists { wallet, .. } => CliError::Exists(format!(
-            "{wallet} already has an XMTP identity on the {}: use `xmtp-ledger unlock` to \
-             retrieve it, or add --force to replace it (others will then see the new keys)",
-            connection.describe()
+        SessionError::AlreadyExists { wallet, node } => CliError::Exists(format!(
+            "{wallet} already has an XMTP identity on {node}: use `xmtp-ledger unlock` to \
+             retrieve it, or add --force to replace it (others will then see the new keys)"
         )),
         SessionError::NoIdentity { wallet, node } => CliError::Verification(format!(
             "no XMTP identity for {wallet} on {node}: create one with `xmtp-ledger init`"

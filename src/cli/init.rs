@@ -44,12 +44,12 @@ pub fn run(global: &GlobalArgs, ui: &Ui, force: bool, out: Option<&Path>) -> Res
 
     let connection = connect(global, ui)?;
     let session = Session::new(&signer, connection.client());
-    let mut progress = FlowProgress::new(ui);
+    let mut progress = FlowProgress::new(ui).with_node(connection.name());
     let initialized = session
         .init(InitOptions { force }, &mut |e| progress.on(e))
         .map_err(|e| session_error(e, &connection))?;
     progress.done();
-    report_published(ui, connection.client().url(), &initialized.published);
+    report_published(ui, &connection.name(), &initialized.published);
     connection.shutdown()?;
 
     let headline = match initialized.outcome {

@@ -13,6 +13,7 @@ pub struct FlowProgress<'a> {
     ui: &'a Ui,
     current: Option<PromptGuard>,
     extra: usize,
+    node: Option<String>,
 }
 
 impl<'a> FlowProgress<'a> {
@@ -22,6 +23,7 @@ impl<'a> FlowProgress<'a> {
             ui,
             current: None,
             extra: 0,
+            node: None,
         }
     }
 
@@ -29,6 +31,14 @@ impl<'a> FlowProgress<'a> {
     /// more signatures after the flow (`unlock --keystore`, `connect --keystore`).
     pub fn with_extra(mut self, extra: usize) -> Self {
         self.extra = extra;
+        self
+    }
+
+    /// Names the node `node` (as [`xmtp_ledger::endpoint::Connection::name`] gives it)
+    /// instead of the URL the session connected to, which for an in-process node is a
+    /// port that ends with this process.
+    pub fn with_node(mut self, node: String) -> Self {
+        self.node = Some(node);
         self
     }
 
@@ -45,12 +55,14 @@ impl<'a> FlowProgress<'a> {
                  no other pre-key is made",
             ),
             Progress::Replacing { wallet, node } => {
+                let node = self.node.as_deref().unwrap_or(node);
                 self.ui.warn(format!(
                     "--force: replacing the identity of {wallet} on {node}"
                 ));
             }
             Progress::Publishing { node } => {
                 self.done();
+                let node = self.node.as_deref().unwrap_or(node);
                 self.ui.detail(format!("publishing to {node} …"));
             }
             // Events added later are not worth stopping for.

@@ -23,7 +23,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, dir: &Path, force: bool) -> Result<(), 
 
     let connection = connect(global, ui)?;
     let session = Session::new(&signer, connection.client());
-    let mut progress = FlowProgress::new(ui);
+    let mut progress = FlowProgress::new(ui).with_node(connection.name());
     let published = session
         .publish_prepared(&prepared, PublishOptions { force }, &mut |e| progress.on(e))
         .map_err(|e| match e {
@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, dir: &Path, force: bool) -> Result<(), 
             other => session_error(other, &connection),
         })?;
     progress.done();
-    report_published(ui, connection.client().url(), &published.published);
+    report_published(ui, &connection.name(), &published.published);
     connection.shutdown()?;
 
     let output = IdentityOutput::new(&wallet, signer.path().to_string(), &published.bundle);

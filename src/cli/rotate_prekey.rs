@@ -20,12 +20,12 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
 
     let connection = connect(global, ui)?;
     let session = Session::new(&signer, connection.client());
-    let mut progress = FlowProgress::new(ui);
+    let mut progress = FlowProgress::new(ui).with_node(connection.name());
     let rotated = session
         .rotate_pre_key(&mut |e| progress.on(e))
         .map_err(|e| session_error(e, &connection))?;
     progress.done();
-    report_published(ui, connection.client().url(), &rotated.published);
+    report_published(ui, &connection.name(), &rotated.published);
     connection.shutdown()?;
 
     let headline = match rotated.outcome {

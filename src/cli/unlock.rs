@@ -43,12 +43,13 @@ pub fn run(
         unlock_identity(&signer, &encrypted, &mut |p| progress.announce(p))?
     } else {
         let connection = connect(global, ui)?;
+        progress = progress.with_node(connection.name());
         let session = Session::new(&signer, connection.client());
         let unlocked = session
             .unlock(&mut |e| progress.on(e))
             .map_err(|e| session_error(e, &connection))?;
         progress.done();
-        report_published(ui, connection.client().url(), &unlocked.published);
+        report_published(ui, &connection.name(), &unlocked.published);
         connection.shutdown()?;
         unlocked.identity
     };

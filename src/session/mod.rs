@@ -68,7 +68,7 @@ pub enum SessionError<E: std::error::Error + 'static> {
     #[error(transparent)]
     Network(#[from] NetworkError),
     /// The node already holds an identity for the wallet and replacing it was not asked for.
-    #[error("{wallet} already has an XMTP identity on node {node}")]
+    #[error("{wallet} already has an XMTP identity on {node}")]
     AlreadyExists {
         /// The wallet.
         wallet: Address,
@@ -76,7 +76,7 @@ pub enum SessionError<E: std::error::Error + 'static> {
         node: String,
     },
     /// The node holds no private store for the wallet.
-    #[error("no XMTP identity for {wallet} on node {node}")]
+    #[error("no XMTP identity for {wallet} on {node}")]
     NoIdentity {
         /// The wallet.
         wallet: Address,
@@ -86,7 +86,7 @@ pub enum SessionError<E: std::error::Error + 'static> {
     /// The account's contact topic holds bundles, but none is a valid bundle of this
     /// account: the published identity cannot be trusted, and generating a new one over
     /// it is a person's decision.
-    #[error("the XMTP contact published for {wallet} on node {node} does not verify ({reason})")]
+    #[error("the XMTP contact published for {wallet} on {node} does not verify ({reason})")]
     InvalidContact {
         /// The wallet.
         wallet: Address,
@@ -98,7 +98,7 @@ pub enum SessionError<E: std::error::Error + 'static> {
     /// A valid contact is published but the node holds no private store: the identity's
     /// keys cannot be retrieved from this node.
     #[error(
-        "{wallet} has an XMTP contact on node {node} but no private store to retrieve its keys from"
+        "{wallet} has an XMTP contact on {node} but no private store to retrieve its keys from"
     )]
     ContactWithoutStore {
         /// The wallet.
@@ -108,7 +108,7 @@ pub enum SessionError<E: std::error::Error + 'static> {
     },
     /// The published contact names a key the private store does not hold.
     #[error(
-        "the XMTP contact published for {wallet} on node {node} names {key} this private store does not hold"
+        "the XMTP contact published for {wallet} on {node} names {key} this private store does not hold"
     )]
     ContactMismatch {
         /// The wallet.

@@ -5,7 +5,9 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::cli::{ACCOUNT_0, LEDGER_LIVE_1, Setup};
+use std::path::Path;
+
+use common::cli::{ACCOUNT_0, LEDGER_LIVE_1, Run, Setup};
 use common::{key_vectors, unhex};
 
 const IDENTITY_FIELDS: [&str; 6] = [
@@ -181,12 +183,14 @@ fn rejection_at_either_prompt_publishes_nothing() {
         let setup = Setup::with_emulator(&["--reject-containing", prompt]);
         let init = setup.run(&["--json", "init"]);
         init.assert_code(20);
+        let error = init.json_error();
+        assert_eq!(error["code"], "rejected", "{error}");
         assert!(
-            init.stderr.contains("rejected on the Ledger"),
-            "{}",
-            init.stderr
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("rejected on the Ledger")),
+            "{error}"
         );
-        assert!(init.stdout.is_empty());
         // Nothing reached the node: no contact, and nothing to unlock.
         setup.run(&["verify", ACCOUNT_0]).assert_code(4);
         let mut setup = setup;
@@ -274,6 +278,70 @@ fn init_out_then_publish() {
     setup
         .run(&["publish", out.to_str().unwrap()])
         .assert_code(4);
+}
+
+/// `publish DIR` takes the account from `DIR/identity.json`, and refuses (before the
+/// device is asked anything) a flag naming another account, contacts of another wallet,
+/// and a node that already holds another identity.
+#[test]
+fn publish_reads_the_account_from_the_directory_and_checks_before_the_device() {
+    let setup = Setup::new();
+    let dir = |name: &str| setup.dir.path().join(name).to_str().unwrap().to_owned();
+    let (first, second) = (dir("account-1"), dir("account-0"));
+    setup
+        .run(&["--account", "1", "init", "--out", &first])
+        .assert_code(0);
+    setup.run(&["init", "--out", &second]).assert_code(0);
+    let asked = |run: &Run| run.stderr.contains("Ledger: review");
+
+    // Another account named on the command line: a usage error, the device untouched.
+    let wrong = setup.run(&["--json", "--account", "2", "publish", &first]);
+    wrong.assert_code(1);
+    let message = wrong.json_error()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("m/44'/60'/1'/0/0") && message.contains("m/44'/60'/2'/0/0"),
+        "{message}"
+    );
+    assert!(!asked(&wrong), "{}", wrong.stderr);
+
+    // Contacts of another wallet than identity.json names: refused before the device.
+    let mixed = setup.dir.path().join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    for name in ["private-store.bin", "identity.json"] {
+        std::fs::copy(Path::new(&first).join(name), mixed.join(name)).unwrap();
+    }
+    for name in ["contact-v1.bin", "contact-v2.bin"] {
+        std::fs::copy(Path::new(&second).join(name), mixed.join(name)).unwrap();
+    }
+    let refused = setup.run(&["publish", mixed.to_str().unwrap()]);
+    refused.assert_code(4);
+    assert!(!asked(&refused), "{}", refused.stderr);
+    assert!(refused.stderr.contains(ACCOUNT_0), "{}", refused.stderr);
+
+    // No flag: the account of identity.json (Ledger Live account 1), one approval.
+    let published = setup.run(&["--json", "publish", &first]);
+    published.assert_code(0);
+    assert_eq!(published.json()["address"], LEDGER_LIVE_1);
+    assert_eq!(published.json()["hd_path"], "m/44'/60'/1'/0/0");
+    assert!(
+        published.stderr.contains("(1 of 1)"),
+        "{}",
+        published.stderr
+    );
+    // The same flag as identity.json is fine too (and finds it already published).
+    setup
+        .run(&["--account", "1", "publish", &first])
+        .assert_code(0);
+
+    // Another identity of the same account on the node: exists, before the device.
+    let other = dir("account-1-again");
+    setup
+        .run(&["--account", "1", "init", "--out", &other])
+        .assert_code(0);
+    let exists = setup.run(&["--json", "publish", &other]);
+    exists.assert_code(6);
+    assert_eq!(exists.json_error()["code"], "exists");
+    assert!(!asked(&exists), "{}", exists.stderr);
 }
 
 #[test]

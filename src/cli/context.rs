@@ -107,10 +107,29 @@ pub fn open_app(global: &GlobalArgs, ui: &Ui) -> Result<EthApp, CliError> {
     Ok(EthApp::new(transport).with_timeout(timeout))
 }
 
+/// The derivation path the account flags (or their variables) name, if any does.
+pub fn chosen_derivation_path(global: &GlobalArgs) -> Result<Option<DerivationPath>, CliError> {
+    let account = &global.account;
+    if account.account.is_none() && account.hd_path.is_none() && account.legacy.is_none() {
+        return Ok(None);
+    }
+    derivation_path(global).map(Some)
+}
+
 /// A signer for the chosen account, checked to be the Ethereum app and unlocked.
 pub fn open_signer(global: &GlobalArgs, ui: &Ui) -> Result<LedgerSigner, CliError> {
     // A bad path is a usage error whether or not a device is plugged in.
     let path = derivation_path(global)?;
+    open_signer_at(global, ui, path)
+}
+
+/// A signer for the account at `path` (which the caller chose), checked as
+/// [`open_signer`] checks it.
+pub fn open_signer_at(
+    global: &GlobalArgs,
+    ui: &Ui,
+    path: DerivationPath,
+) -> Result<LedgerSigner, CliError> {
     let app = open_app(global, ui)?;
     let config = app.ensure_ethereum_app()?;
     ui.detail(format!("Ethereum app {} is open", config.version));

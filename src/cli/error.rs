@@ -212,6 +212,9 @@ pub fn session_error(mut error: SessionError<DeviceError>, connection: &Connecti
             "{error}: nothing was published; replace the identity with `xmtp-ledger init \
              --force` (others will then see the new keys)"
         )),
+        SessionError::PreparedWallet { .. } => {
+            CliError::Verification(format!("{error}: refusing to publish"))
+        }
         SessionError::PreparedMismatch => {
             CliError::Verification(format!("{error}: refusing to publish"))
         }

@@ -75,6 +75,30 @@ pub fn write(
     )
 }
 
+/// The part of `identity.json` that `publish` needs: which account the identity is for.
+#[derive(Debug, serde::Deserialize)]
+pub struct Description {
+    /// The wallet, EIP-55.
+    pub address: String,
+    /// Its derivation path on the device.
+    pub hd_path: String,
+}
+
+/// Reads `dir/identity.json`.
+pub fn read_description(dir: &Path) -> Result<Description, CliError> {
+    let path = dir.join(IDENTITY_JSON);
+    let bytes = super::input::read_input(&path, MAX_FILE_BYTES).map_err(CliError::io(format!(
+        "reading {} (written by `init --out`?)",
+        path.display()
+    )))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        CliError::Usage(format!(
+            "{} is not what `init --out` writes: {e}",
+            path.display()
+        ))
+    })
+}
+
 /// Reads the identity files from `dir`.
 pub fn read(dir: &Path) -> Result<PreparedIdentity, CliError> {
     let read = |name: &str| -> Result<Vec<u8>, CliError> {

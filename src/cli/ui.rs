@@ -2,6 +2,8 @@
 //! and device prompts on stderr, a spinner only when stderr is a terminal.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -27,6 +29,8 @@ pub struct Ui {
     quiet: bool,
     verbose: u8,
     stderr_is_terminal: bool,
+    /// A result document is on stdout (shared by clones: the Ctrl-C thread holds one).
+    result_printed: Arc<AtomicBool>,
 }
 
 impl Ui {
@@ -37,6 +41,7 @@ impl Ui {
             quiet,
             verbose,
             stderr_is_terminal: std::io::stderr().is_terminal(),
+            result_printed: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -86,7 +91,14 @@ impl Ui {
     /// one JSON document on stdout, `{"error":{"code","exit_code","message","hint"}}`, where
     /// `code` is a stable string a script can match on and `hint` is `null` when there is
     /// none. Shown even with `-q`.
+    ///
+    /// A command whose result is a report that can say "not valid" (`verify`, `inspect`)
+    /// prints it and then fails: with `--json` that report is the one document, and the
+    /// error adds nothing to stdout.
     pub fn error(&self, failure: &Failure<'_>) {
+        if self.json && self.result_printed.load(Ordering::SeqCst) {
+            return;
+        }
         if self.json {
             let document = serde_json::json!({
                 "error": {
@@ -133,6 +145,7 @@ impl Ui {
         };
         // A closed stdout (e.g. `| head`) is not worth a panic.
         let _ = writeln!(stdout, "{text}");
+        self.result_printed.store(true, Ordering::SeqCst);
     }
 }
 

@@ -19,7 +19,9 @@ mod unlock;
 pub use connect::{ConnectOutcome, Connected};
 pub use init::{InitOptions, InitOutcome, Initialized};
 pub use lookup::{Existing, FoundIdentity, MAX_CONTACT_ENVELOPES, Skipped, find_identity, lookup};
-pub use publish::{PreparedIdentity, PublishOptions, PublishedOutcome, PublishedPrepared};
+pub use publish::{
+    PreparedIdentity, PublishOptions, PublishedOutcome, PublishedPrepared, check_prepared_fits,
+};
 pub use rotate::{RotateOutcome, RotatedPreKey};
 pub use unlock::Unlocked;
 
@@ -117,6 +119,15 @@ pub enum SessionError<E: std::error::Error + 'static> {
         node: String,
         /// Which key.
         key: ContactKey,
+    },
+    /// The prepared contact bundles were signed by another wallet than the one they are
+    /// published for.
+    #[error("the prepared identity belongs to {found}, not to {expected}")]
+    PreparedWallet {
+        /// The wallet it is published for.
+        expected: Address,
+        /// The wallet that signed its contact bundles.
+        found: Address,
     },
     /// Prepared contact bundles are not the bundles of the keys in their private store:
     /// publishing them would announce keys the wallet cannot use.

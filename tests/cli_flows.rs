@@ -10,19 +10,21 @@ use std::path::Path;
 use common::cli::{ACCOUNT_0, LEDGER_LIVE_1, Run, Setup};
 use common::{key_vectors, unhex};
 
-const IDENTITY_FIELDS: [&str; 6] = [
+const IDENTITY_FIELDS: [&str; 7] = [
     "address",
     "hd_path",
     "identity_public_key",
+    "identity_fingerprint",
     "pre_key_public_keys",
     "contact_topic",
     "private_store_topic",
 ];
-const REPORT_FIELDS: [&str; 7] = [
+const REPORT_FIELDS: [&str; 8] = [
     "kind",
     "valid",
     "wallet_address",
     "identity_public_key",
+    "identity_fingerprint",
     "pre_key_public_key",
     "pre_key_public_keys",
     "problems",
@@ -500,4 +502,53 @@ fn inspect_reads_hex_base64_and_raw_and_flags_tampering() {
     let run = setup.run(&["inspect", file.to_str().unwrap()]);
     assert!(!run.stdout.contains(&v.identity.private_key));
     assert!(!run.stdout.contains(&v.pre_key.private_key));
+}
+
+/// `init`, `unlock` and `verify` show one fingerprint of the identity key, in one format,
+/// in human output and in `--json`.
+#[test]
+fn init_unlock_and_verify_show_the_same_fingerprint() {
+    let setup = Setup::new();
+    let init = setup.run(&["--json", "init"]);
+    init.assert_code(0);
+    let fingerprint = init.json()["identity_fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_owned();
+    // 8 groups of 4 hex digits.
+    let groups: Vec<&str> = fingerprint.split(':').collect();
+    assert_eq!(groups.len(), 8, "{fingerprint}");
+    assert!(
+        groups
+            .iter()
+            .all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_hexdigit())),
+        "{fingerprint}"
+    );
+    // It is the identity key's: SHA-256 of the point, first 16 bytes.
+    let key = unhex(init.json()["identity_public_key"].as_str().unwrap());
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&key);
+    assert_eq!(fingerprint.replace(':', ""), hex::encode(&digest[..16]));
+
+    for args in [
+        &["--json", "unlock"][..],
+        &["--json", "verify", ACCOUNT_0][..],
+    ] {
+        let run = setup.run(args);
+        run.assert_code(0);
+        assert_eq!(
+            run.json()["identity_fingerprint"],
+            fingerprint.as_str(),
+            "{args:?}"
+        );
+    }
+    for args in [&["unlock"][..], &["verify", ACCOUNT_0][..]] {
+        let run = setup.run(args);
+        run.assert_code(0);
+        assert!(
+            run.stdout
+                .contains(&format!("fingerprint    {fingerprint}")),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
 }

@@ -117,8 +117,14 @@ fn rotate_prekey_without_an_identity_says_how_to_create_one() {
     let setup = Setup::new();
     let run = setup.run(&["--json", "rotate-prekey"]);
     run.assert_code(4);
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
-    assert!(run.stderr.contains("xmtp-ledger init"), "{}", run.stderr);
+    let error = run.json_error();
+    assert_eq!(error["code"], "no_identity", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("xmtp-ledger init")),
+        "{error}"
+    );
 }
 
 /// A MessageApi in front of a real node that forwards everything, except that the

@@ -16,7 +16,7 @@ Exit codes:
   1   usage error: bad flag, argument, variable or input file [usage, io]
   2   other device error [device, device_timeout, device_disconnected, device_bad_answer]
   3   network error [unreachable, network_timeout, node_rejected, network, local_node]
-  4   verification failed: no valid identity, bad signature [verification_failed]
+  4   verification failed: no valid identity, bad signature [verification_failed, no_identity]
   5   decryption failed: wrong account or tampered bundle [decryption_failed]
   6   the account already has an identity; --force replaces it [exists]
   20  rejected on the device [rejected]

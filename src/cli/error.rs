@@ -32,6 +32,9 @@ pub enum CliError {
     /// Decryption failed (exit 5).
     #[error("{0}")]
     Decryption(String),
+    /// The account has no identity on the node (exit 4, as verification fails).
+    #[error("{0}")]
+    NoIdentity(String),
     /// The account already has an identity and replacing it was not asked for (exit 6).
     #[error("{0}")]
     Exists(String),
@@ -103,7 +106,7 @@ impl CliError {
                 _ => 2,
             },
             Self::Network(_) | Self::Endpoint(_) => 3,
-            Self::Verification(_) => 4,
+            Self::Verification(_) | Self::NoIdentity(_) => 4,
             Self::Decryption(_) => 5,
             Self::Exists(_) => 6,
         }
@@ -131,6 +134,7 @@ impl CliError {
             Self::Endpoint(EndpointError::Network(e)) => network_name(e),
             Self::Endpoint(_) => "local_node",
             Self::Verification(_) => "verification_failed",
+            Self::NoIdentity(_) => "no_identity",
             Self::Decryption(_) => "decryption_failed",
             Self::Exists(_) => "exists",
         }
@@ -184,7 +188,7 @@ pub fn session_error(mut error: SessionError<DeviceError>, connection: &Connecti
             "{wallet} already has an XMTP identity on {node}: use `xmtp-ledger unlock` to \
              retrieve it, or add --force to replace it (others will then see the new keys)"
         )),
-        SessionError::NoIdentity { wallet, node } => CliError::Verification(format!(
+        SessionError::NoIdentity { wallet, node } => CliError::NoIdentity(format!(
             "no XMTP identity for {wallet} on {node}: create one with `xmtp-ledger init`"
         )),
         SessionError::InvalidContact { ref wallet, .. } => CliError::Verification(format!(
@@ -267,6 +271,7 @@ mod tests {
         (3, "network"),
         (3, "local_node"),
         (4, "verification_failed"),
+        (4, "no_identity"),
         (5, "decryption_failed"),
         (6, "exists"),
         (20, "rejected"),
@@ -297,6 +302,7 @@ mod tests {
             CliError::Usage("x".into()),
             CliError::Exists("x".into()),
             CliError::Verification("x".into()),
+            CliError::NoIdentity("x".into()),
             CliError::Decryption("x".into()),
             CliError::Device(DeviceError::from_status(0x6985)),
             CliError::Device(DeviceError::from_status(0x5515)),

@@ -4,15 +4,16 @@
 use serde::Serialize;
 
 use super::ui::Ui;
-use xmtp_ledger::identity::{Address, PrivateKeyBundleV1, topic};
+use xmtp_ledger::identity::{Address, PrivateKeyBundleV1, fingerprint, topic};
 
-/// `{"address","hd_path","identity_public_key","pre_key_public_keys":[...],"contact_topic","private_store_topic"}`.
+/// `{"address","hd_path","identity_public_key","identity_fingerprint","pre_key_public_keys":[...],"contact_topic","private_store_topic"}`.
 /// Public keys are 65-byte uncompressed, lowercase hex. Never any private material.
 #[derive(Debug, Serialize)]
 pub struct IdentityOutput {
     pub address: String,
     pub hd_path: String,
     pub identity_public_key: String,
+    pub identity_fingerprint: String,
     pub pre_key_public_keys: Vec<String>,
     pub contact_topic: String,
     pub private_store_topic: String,
@@ -25,6 +26,7 @@ impl IdentityOutput {
             address: wallet.to_string(),
             hd_path,
             identity_public_key: hex::encode(bundle.identity_key().public_key().point()),
+            identity_fingerprint: fingerprint(bundle.identity_key().public_key().point()),
             pre_key_public_keys: bundle
                 .pre_keys()
                 .iter()
@@ -45,10 +47,11 @@ impl IdentityOutput {
             ),
         };
         format!(
-            "{headline}\n  address        {}\n  hd path        {}\n  identity key   {}\n  pre-key        {}{older}\n  contact topic  {}",
+            "{headline}\n  address        {}\n  hd path        {}\n  identity key   {}\n  fingerprint    {}\n  pre-key        {}{older}\n  contact topic  {}",
             self.address,
             self.hd_path,
             self.identity_public_key,
+            self.identity_fingerprint,
             self.pre_key_public_keys.first().map_or("-", String::as_str),
             self.contact_topic,
         )

@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-use xmtp_ledger::identity::auth;
 use xmtp_ledger::identity::{
     Address, ContactBundle, IdentityError, PrivateKeyBundleV1, PublicKeyV1, SignedPublicKey,
 };
+use xmtp_ledger::identity::{auth, fingerprint};
 use xmtp_ledger::keystore::EncryptedBundle;
 
 /// The result of inspecting (or verifying) one artefact; also the `--json` contract.
@@ -19,6 +19,8 @@ pub struct Report {
     pub wallet_address: Option<String>,
     /// The identity key, 65-byte uncompressed, lowercase hex.
     pub identity_public_key: Option<String>,
+    /// The identity key's fingerprint (see [`fingerprint`]), to compare by eye.
+    pub identity_fingerprint: Option<String>,
     /// The (current) pre-key, 65-byte uncompressed, lowercase hex: the one a contact
     /// bundle names.
     pub pre_key_public_key: Option<String>,
@@ -37,6 +39,7 @@ impl Report {
             valid: false,
             wallet_address: None,
             identity_public_key: None,
+            identity_fingerprint: None,
             pre_key_public_key: None,
             pre_key_public_keys: None,
             problems: Vec::new(),
@@ -62,6 +65,8 @@ pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
             let mut report = Report::new("private_key_bundle");
             report.identity_public_key =
                 Some(hex::encode(bundle.identity_key().public_key().point()));
+            report.identity_fingerprint =
+                Some(fingerprint(bundle.identity_key().public_key().point()));
             report.pre_key_public_key =
                 Some(hex::encode(bundle.current_pre_key().public_key().point()));
             report.pre_key_public_keys = Some(
@@ -100,6 +105,7 @@ pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
         report.valid = true;
         report.wallet_address = Some(verified.wallet.to_string());
         report.identity_public_key = Some(hex::encode(verified.identity_key.point()));
+        report.identity_fingerprint = Some(fingerprint(verified.identity_key.point()));
         return report;
     }
     if let Ok(key) = SignedPublicKey::decode(bytes) {
@@ -125,6 +131,7 @@ fn identity_key_report(
 ) -> Report {
     let mut report = Report::new(kind);
     report.identity_public_key = Some(hex::encode(point));
+    report.identity_fingerprint = Some(fingerprint(point));
     match wallet {
         Ok(wallet) => {
             report.valid = true;
@@ -153,6 +160,7 @@ pub fn contact_report(contact: &ContactBundle) -> Report {
     };
     let mut report = Report::new(kind);
     report.identity_public_key = Some(hex::encode(identity));
+    report.identity_fingerprint = Some(fingerprint(&identity));
     report.pre_key_public_key = Some(hex::encode(pre_key));
     match contact.verify() {
         Ok(verified) => {
@@ -181,6 +189,7 @@ pub fn run(ui: &super::ui::Ui, input: &std::path::Path) -> Result<(), super::err
         let fields = [
             ("wallet", &report.wallet_address),
             ("identity key", &report.identity_public_key),
+            ("fingerprint", &report.identity_fingerprint),
             ("pre-key", &report.pre_key_public_key),
         ];
         for (name, value) in fields {

@@ -1,13 +1,11 @@
 //! `verify ADDRESS`: is there a valid XMTP identity for ADDRESS on the node?
 
-use sha2::{Digest, Sha256};
-
 use super::args::GlobalArgs;
 use super::connect::connect;
 use super::error::CliError;
 use super::inspect::{Report, contact_report};
 use super::ui::Ui;
-use xmtp_ledger::identity::Address;
+use xmtp_ledger::identity::{Address, fingerprint};
 use xmtp_ledger::session::find_identity;
 
 /// Runs `verify`; exit 0 only for a valid identity.
@@ -31,6 +29,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, address: &str) -> Result<(), CliError> 
             valid: false,
             wallet_address: Some(wallet.to_string()),
             identity_public_key: None,
+            identity_fingerprint: None,
             pre_key_public_key: None,
             pre_key_public_keys: None,
             problems: std::iter::once(format!("no valid contact bundle for {wallet} on the node"))
@@ -56,14 +55,4 @@ pub fn run(global: &GlobalArgs, ui: &Ui, address: &str) -> Result<(), CliError> 
             "no valid XMTP identity for {wallet}"
         )))
     }
-}
-
-/// A short form of the identity key to compare by eye: SHA-256, first 16 bytes, in groups.
-fn fingerprint(identity_public_key: &[u8; 65]) -> String {
-    let digest = Sha256::digest(identity_public_key);
-    digest[..16]
-        .chunks(2)
-        .map(hex::encode)
-        .collect::<Vec<_>>()
-        .join(":")
 }

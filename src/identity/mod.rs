@@ -21,6 +21,19 @@ pub use keys::{KeySignature, PrivateKeyV1, PublicKeyV1};
 pub(crate) use signature::signature_from_digest;
 pub use signature::{CompactSignature, WalletSignature};
 
+/// A short form of an identity key for people to compare by eye (on two screens, over
+/// the phone): the first 16 bytes of SHA-256 of its 65-byte uncompressed point, as 8
+/// colon-separated groups of 4 hex digits. Every command shows it in this one format.
+pub fn fingerprint(identity_public_key: &[u8; 65]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(identity_public_key);
+    digest[..16]
+        .chunks(2)
+        .map(hex::encode)
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// Errors of the identity layer: malformed input or a signature that does not check out.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {

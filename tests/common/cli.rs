@@ -228,6 +228,7 @@ pub fn assert_outcome_contract(json: &serde_json::Value) {
             "address",
             "contact_topic",
             "hd_path",
+            "identity_fingerprint",
             "identity_public_key",
             "outcome",
             "pre_key_public_keys",

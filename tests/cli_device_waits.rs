@@ -290,6 +290,10 @@ fn assert_nothing_published(node: &str, wallet: &str) {
     );
 }
 
+/// What Ctrl-C during the second approval of `init` says.
+const CANCELLED_AT_2: &str = "cancelled while waiting for approval 2 of 2 ('XMTP : Enable \
+     Identity'), after 1 approval given (XMTP : Create Identity); nothing was published";
+
 #[test]
 fn ctrl_c_while_waiting_for_an_approval_cancels_and_publishes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -320,12 +324,18 @@ fn ctrl_c_while_waiting_for_an_approval_cancels_and_publishes_nothing() {
             assert_eq!(
                 run.json(),
                 serde_json::json!({ "error": {
-                    "code": "cancelled", "exit_code": 130, "message": "cancelled", "hint": null
+                    "code": "cancelled", "exit_code": 130, "message": CANCELLED_AT_2, "hint": null
                 } })
             );
         } else {
             assert!(run.stdout.is_empty(), "{}", run.stdout);
-            assert_eq!(last, "cancelled", "{}", run.stderr);
+            assert_eq!(last, CANCELLED_AT_2, "{}", run.stderr);
+            assert!(
+                run.stderr
+                    .contains("✔ approved 1 of 2: XMTP : Create Identity"),
+                "{}",
+                run.stderr
+            );
         }
         assert_nothing_published(&network, ACCOUNT_0);
     }

@@ -6,7 +6,7 @@ use super::args::GlobalArgs;
 use super::context::{derivation_path, open_app};
 use super::error::CliError;
 use super::ui::Ui;
-use xmtp_ledger::device::AddressOptions;
+use xmtp_ledger::device::{AddressOptions, DeviceErrorKind};
 
 #[derive(Serialize)]
 struct AddressOutput {
@@ -20,20 +20,42 @@ pub fn run(global: &GlobalArgs, ui: &Ui, confirm: bool) -> Result<(), CliError> 
     let path = derivation_path(global)?;
     let app = open_app(global, ui)?;
     app.ensure_ethereum_app()?;
-    let answer = {
-        let _prompt = confirm.then(|| {
-            ui.device_prompt(format!(
-                "Ledger: check that the address shown is the one below, then approve ({path})"
-            ))
-        });
-        app.get_address(
-            &path,
-            AddressOptions {
-                confirm,
-                chain_code: false,
-            },
-        )?
+    let options = |confirm| AddressOptions {
+        confirm,
+        chain_code: false,
     };
+    let mut answer = app.get_address(&path, options(false))?;
+    if confirm {
+        // Say what to compare before the device shows it.
+        ui.status(format!(
+            "the Ledger will show the address of {path}; it must read {}",
+            answer.address
+        ));
+        let confirmed = {
+            let _prompt = ui.device_prompt("Ledger: compare the address, then approve");
+            app.get_address(&path, options(true))
+                .map_err(|e| match e.kind() {
+                    DeviceErrorKind::Rejected => CliError::DeviceAt {
+                        message: format!(
+                            "the address confirmation was rejected on the Ledger: {} was not \
+                         confirmed; if the screen showed another address, do not use this \
+                         account",
+                            answer.address
+                        ),
+                        source: e,
+                    },
+                    _ => e.into(),
+                })?
+        };
+        if confirmed.address != answer.address {
+            return Err(CliError::Verification(format!(
+                "the Ledger confirmed {} but first answered {}: do not use this account",
+                confirmed.address, answer.address
+            )));
+        }
+        ui.status(format!("✔ confirmed on the Ledger: {}", confirmed.address));
+        answer = confirmed;
+    }
     let output = AddressOutput {
         address: answer.address.to_string(),
         hd_path: path.to_string(),

@@ -14,6 +14,7 @@ use super::ui::Ui;
 use xmtp_ledger::device::{
     DerivationPath, DeviceSpec, EthApp, InProcessTransport, LedgerSigner, TcpOptions,
 };
+use xmtp_ledger::signer::Signer;
 
 /// The environment variable holding the software device's mnemonic words.
 pub const MNEMONIC_ENV: &str = "XMTP_LEDGER_MNEMONIC";
@@ -133,5 +134,7 @@ pub fn open_signer_at(
     let app = open_app(global, ui)?;
     let config = app.ensure_ethereum_app()?;
     ui.detail(format!("Ethereum app {} is open", config.version));
-    Ok(LedgerSigner::connect(app, path)?)
+    let signer = LedgerSigner::connect(app, path)?;
+    ui.set_account(format!("{} ({})", signer.address(), signer.path()));
+    Ok(signer)
 }

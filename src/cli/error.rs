@@ -20,6 +20,15 @@ pub enum CliError {
     /// The wallet device failed or refused (exit 2 or 20–23).
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// The wallet device failed or refused, in words that say which request it was
+    /// (exit and code as `source`'s).
+    #[error("{message}")]
+    DeviceAt {
+        /// What the device answered.
+        source: DeviceError,
+        /// The whole message.
+        message: String,
+    },
     /// The node failed or refused (exit 3).
     #[error(transparent)]
     Network(#[from] NetworkError),
@@ -98,7 +107,7 @@ impl CliError {
             // So is a plain-text URL to a remote host: the fix is on the command line.
             Self::Network(NetworkError::InvalidUrl { .. })
             | Self::Network(NetworkError::InsecurePlaintext { .. }) => 1,
-            Self::Device(e) => match e.kind() {
+            Self::Device(e) | Self::DeviceAt { source: e, .. } => match e.kind() {
                 DeviceErrorKind::Rejected => 20,
                 DeviceErrorKind::Locked => 21,
                 DeviceErrorKind::WrongApp => 22,
@@ -119,7 +128,7 @@ impl CliError {
             Self::Usage(_) => "usage",
             Self::Io { .. } => "io",
             Self::Device(DeviceError::InvalidSpec { .. }) => "usage",
-            Self::Device(e) => match e.kind() {
+            Self::Device(e) | Self::DeviceAt { source: e, .. } => match e.kind() {
                 DeviceErrorKind::Rejected => "rejected",
                 DeviceErrorKind::Locked => "locked",
                 DeviceErrorKind::WrongApp => "wrong_app",
@@ -303,6 +312,10 @@ mod tests {
             CliError::Exists("x".into()),
             CliError::Verification("x".into()),
             CliError::NoIdentity("x".into()),
+            CliError::DeviceAt {
+                source: DeviceError::from_status(0x6985),
+                message: "x".into(),
+            },
             CliError::Decryption("x".into()),
             CliError::Device(DeviceError::from_status(0x6985)),
             CliError::Device(DeviceError::from_status(0x5515)),

@@ -61,10 +61,18 @@ pub fn main() -> ExitCode {
     match run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            let mut message = e.to_string();
+            // A device failure says where the command stood: which approval, what was
+            // already given, and that nothing was published.
+            if let CliError::Device(_) = e
+                && let Some(summary) = ui.steps_summary()
+            {
+                message = format!("{message} (at {summary})");
+            }
             ui.error(&ui::Failure {
                 code: e.name(),
                 exit_code: e.code(),
-                message: &e.to_string(),
+                message: &message,
                 hint: e.hint(),
             });
             e.exit_code()

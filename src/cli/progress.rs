@@ -62,6 +62,7 @@ impl<'a> FlowProgress<'a> {
             }
             Progress::Publishing { node } => {
                 self.done();
+                self.ui.publishing();
                 let node = self.node.as_deref().unwrap_or(node);
                 self.ui.detail(format!("publishing to {node} …"));
             }
@@ -70,27 +71,60 @@ impl<'a> FlowProgress<'a> {
         }
     }
 
-    /// Announces one signature request: what the device will ask, and why.
+    /// Announces one signature request: what the device will show, what to compare, and
+    /// why it is asked. An approval still pending from the request before is marked given
+    /// (the flow only moves on once a signature verified).
     pub fn announce(&mut self, prompt: SignaturePrompt<'_>) {
-        self.current = None;
+        self.done();
         let what = match prompt.purpose {
             SignaturePurpose::CreateIdentity => "binds a new XMTP identity key to this account",
             SignaturePurpose::EnableIdentity => {
                 "is the key that encrypts this account's stored XMTP keys"
             }
         };
+        let total = prompt.total + self.extra;
+        let account = self.ui.account();
+        for line in screen_guide(prompt.step, total, account.as_deref(), prompt.text) {
+            self.ui.status(line);
+        }
+        self.ui.asking(prompt.step, total, prompt.purpose.header());
         self.current = Some(self.ui.device_prompt(format!(
-            "Ledger: review '{}' and approve ({} of {}): it {what}",
+            "Ledger: review '{}' and approve ({} of {total}): it {what}",
             prompt.purpose.header(),
             prompt.step,
-            prompt.total + self.extra
         )));
     }
 
-    /// Clears the spinner: the device has answered.
+    /// The device has answered the request announced last, and the flow moved on: clears
+    /// the spinner and records the approval.
     pub fn done(&mut self) {
-        self.current = None;
+        if self.current.take().is_some() {
+            self.ui.approved();
+        }
     }
+}
+
+/// What the Ledger will show for `text` (its `personal_sign` review: "Review message",
+/// the text with line breaks shown as spaces, then "Sign message"), and the part to
+/// compare: the hex line, by its first and last eight digits.
+fn screen_guide(step: usize, total: usize, account: Option<&str>, text: &str) -> Vec<String> {
+    let signer = account.map_or(String::new(), |account| format!(" for {account}"));
+    let mut lines = vec![
+        format!("signature {step} of {total}{signer}: the Ledger shows 'Review message', then"),
+        format!("  {}", text.replace('\n', " ")),
+    ];
+    if let Some(hex) = text
+        .lines()
+        .find(|line| line.len() >= 16 && line.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        lines.push(format!(
+            "  compare the hex on its screen: starts {}, ends {} ({} digits)",
+            &hex[..8],
+            &hex[hex.len() - 8..],
+            hex.len()
+        ));
+    }
+    lines
 }
 
 /// What a publish did: a count on stderr, each topic with `-v`.

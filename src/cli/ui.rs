@@ -2,8 +2,8 @@
 //! and device prompts on stderr, a spinner only when stderr is a terminal.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -31,6 +31,23 @@ pub struct Ui {
     stderr_is_terminal: bool,
     /// A result document is on stdout (shared by clones: the Ctrl-C thread holds one).
     result_printed: Arc<AtomicBool>,
+    /// The approvals asked for and given so far (shared with the Ctrl-C thread).
+    steps: Arc<Mutex<Steps>>,
+}
+
+/// Where a command stands with the person: what it asked the device to sign, what was
+/// approved, whether publishing began. A failure or a Ctrl-C says it, so nobody has to
+/// guess whether something was signed or published.
+#[derive(Debug, Default)]
+struct Steps {
+    /// The account that signs, as `ADDRESS (PATH)`.
+    account: Option<String>,
+    /// The approval being waited for: (step, total, header).
+    asking: Option<(usize, usize, &'static str)>,
+    /// Headers of the approvals given, in order.
+    approved: Vec<&'static str>,
+    /// Publishing started (every approval was in).
+    publishing: bool,
 }
 
 impl Ui {
@@ -42,6 +59,7 @@ impl Ui {
             verbose,
             stderr_is_terminal: std::io::stderr().is_terminal(),
             result_printed: Arc::new(AtomicBool::new(false)),
+            steps: Arc::new(Mutex::new(Steps::default())),
         }
     }
 
@@ -120,19 +138,88 @@ impl Ui {
     /// Reports Ctrl-C: `cancelled` (after clearing a spinner's line), or with `--json` the
     /// error document with code `cancelled`.
     pub fn cancelled(&self, exit_code: u8) {
+        let message = match self.steps_summary() {
+            Some(summary) => format!("cancelled while waiting for {summary}"),
+            None => "cancelled".to_owned(),
+        };
         if self.json {
             self.error(&Failure {
                 code: "cancelled",
                 exit_code,
-                message: "cancelled",
+                message: &message,
                 hint: None,
             });
         } else if self.stderr_is_terminal {
             // Return to the start of the spinner's line and clear it.
-            to_stderr("\r\x1b[2Kcancelled");
+            to_stderr(&format!("\r\x1b[2K{message}"));
         } else {
-            to_stderr("cancelled");
+            to_stderr(&message);
         }
+    }
+
+    /// Records which account the device signs with (`ADDRESS (PATH)`).
+    pub fn set_account(&self, account: String) {
+        self.with_steps(|steps| steps.account = Some(account));
+    }
+
+    /// The account the device signs with, once known.
+    pub fn account(&self) -> Option<String> {
+        self.with_steps(|steps| steps.account.clone())
+    }
+
+    /// Records that approval `step` of `total` (`header`) is being asked for.
+    pub fn asking(&self, step: usize, total: usize, header: &'static str) {
+        self.with_steps(|steps| steps.asking = Some((step, total, header)));
+    }
+
+    /// Records that the approval being asked for was given, and says so in a line that
+    /// stays in the scrollback.
+    pub fn approved(&self) {
+        let given = self.with_steps(|steps| {
+            let (step, total, header) = steps.asking.take()?;
+            steps.approved.push(header);
+            Some((step, total, header))
+        });
+        if let Some((step, total, header)) = given {
+            self.status(format!("✔ approved {step} of {total}: {header}"));
+        }
+    }
+
+    /// Records that publishing started.
+    pub fn publishing(&self) {
+        self.with_steps(|steps| steps.publishing = true);
+    }
+
+    /// What was and was not signed or published, for a message about a failure or a
+    /// Ctrl-C; `None` when nothing was asked of the device yet.
+    pub fn steps_summary(&self) -> Option<String> {
+        self.with_steps(|steps| {
+            if steps.publishing {
+                return Some(
+                    "every approval was given and publishing had started: run the same \
+                     command again to complete it with the same keys"
+                        .to_owned(),
+                );
+            }
+            let (step, total, header) = steps.asking?;
+            let given = match steps.approved.as_slice() {
+                [] => String::new(),
+                [one] => format!(", after 1 approval given ({one})"),
+                headers => format!(
+                    ", after {} approvals given ({})",
+                    headers.len(),
+                    headers.join(", ")
+                ),
+            };
+            Some(format!(
+                "approval {step} of {total} ('{header}'){given}; nothing was published"
+            ))
+        })
+    }
+
+    fn with_steps<T>(&self, f: impl FnOnce(&mut Steps) -> T) -> T {
+        // A panic elsewhere must not hide what was signed: use the state as it is.
+        f(&mut self.steps.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Prints the result: `value` as one JSON document with `--json`, else `human`.

@@ -19,7 +19,7 @@ const IDENTITY_FIELDS: [&str; 7] = [
     "contact_topic",
     "private_store_topic",
 ];
-const REPORT_FIELDS: [&str; 8] = [
+const REPORT_FIELDS: [&str; 9] = [
     "kind",
     "valid",
     "wallet_address",
@@ -28,6 +28,7 @@ const REPORT_FIELDS: [&str; 8] = [
     "pre_key_public_key",
     "pre_key_public_keys",
     "problems",
+    "notes",
 ];
 
 fn keys(value: &serde_json::Value) -> Vec<String> {

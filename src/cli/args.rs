@@ -191,10 +191,14 @@ pub enum Command {
         address: String,
     },
     /// Decode and check a contact bundle, signed key, (encrypted) private key bundle or
-    /// auth token given as hex, base64 or raw bytes.
+    /// auth token given as hex, base64 or raw bytes; or this tool's own files: an
+    /// `identity.json`, a keystore, or the directory `init --out` wrote.
     Inspect {
-        /// The file to read, or `-` for stdin.
+        /// The file or directory to read, or `-` for stdin.
         input: PathBuf,
+        /// Fail (exit 4) unless what is inspected names this wallet.
+        #[arg(long, value_name = "ADDRESS")]
+        expect_address: Option<String>,
     },
     /// Publish what `init --out DIR` wrote.
     Publish {

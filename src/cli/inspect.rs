@@ -1,5 +1,9 @@
-//! `inspect FILE|-`: decode and check any XMTP v2 key artefact without a device or node.
+//! `inspect FILE|DIR|-`: decode and check any XMTP v2 key artefact, or the tool's own
+//! files, without a device or node.
 
+use std::path::Path;
+
+use prost::Message;
 use serde::Serialize;
 
 use xmtp_ledger::identity::{
@@ -7,6 +11,11 @@ use xmtp_ledger::identity::{
 };
 use xmtp_ledger::identity::{auth, fingerprint};
 use xmtp_ledger::keystore::EncryptedBundle;
+
+use super::error::CliError;
+use super::input::{decode_flexible, read_input};
+use super::inspect_own;
+use super::ui::Ui;
 
 /// The result of inspecting (or verifying) one artefact; also the `--json` contract.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -28,12 +37,15 @@ pub struct Report {
     /// older ones are kept to read messages sealed to them before a rotation); `null`
     /// for anything else.
     pub pre_key_public_keys: Option<Vec<String>>,
-    /// What is wrong, for a person to read.
+    /// What is wrong, for a person to read: any problem makes the report invalid.
     pub problems: Vec<String>,
+    /// What is worth knowing but not wrong (e.g. that a file holds private keys).
+    pub notes: Vec<String>,
 }
 
 impl Report {
-    fn new(kind: &'static str) -> Self {
+    /// An empty, invalid report of `kind`.
+    pub fn new(kind: &'static str) -> Self {
         Self {
             kind,
             valid: false,
@@ -43,6 +55,7 @@ impl Report {
             pre_key_public_key: None,
             pre_key_public_keys: None,
             problems: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -54,7 +67,7 @@ pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
         if let Ok(encrypted) = EncryptedBundle::decode(bytes) {
             let mut report = Report::new("encrypted_private_key_bundle");
             report.valid = true;
-            report.problems.push(format!(
+            report.notes.push(format!(
                 "encrypted: `xmtp-ledger unlock --from-file` decrypts it with the wallet that \
                  signs \"XMTP : Enable Identity\" for wallet pre-key {}",
                 hex::encode(encrypted.wallet_pre_key)
@@ -84,12 +97,35 @@ pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
                 Err(e) => report.problems.push(e.to_string()),
             }
             report
-                .problems
+                .notes
                 .push("this file holds PRIVATE keys in clear: keep it secret or delete it".into());
             return report;
         }
-        if let Ok(contact) = ContactBundle::decode(bytes) {
-            return contact_report(&contact);
+        match ContactBundle::decode(bytes) {
+            Ok(contact) => return contact_report(&contact),
+            // The shape of a contact bundle, with a key inside that does not decode: say
+            // so, rather than "not a contact bundle".
+            Err(e) => {
+                if let Some(kind) = contact_shape(bytes) {
+                    let mut report = Report::new(kind);
+                    report
+                        .problems
+                        .push(format!("a key inside does not decode: {e}"));
+                    return report;
+                }
+            }
+        }
+        if private_bundle_shape(bytes)
+            && let Err(e) = PrivateKeyBundleV1::decode(bytes)
+        {
+            let mut report = Report::new("private_key_bundle");
+            report
+                .problems
+                .push(format!("a key inside does not decode: {e}"));
+            report.notes.push(
+                "this file may hold PRIVATE keys in clear: keep it secret or delete it".into(),
+            );
+            return report;
         }
     }
     if let Ok(verified) = auth::verify_token_bytes(
@@ -121,6 +157,45 @@ pub fn inspect(bytes: &[u8], bearer: bool) -> Report {
             .into(),
     );
     report
+}
+
+/// The kind of contact bundle `bytes` are shaped as: a `ContactBundle` whose version
+/// holds a key bundle with both keys present (whether or not the keys decode).
+fn contact_shape(bytes: &[u8]) -> Option<&'static str> {
+    use xmtp_ledger::proto::message_contents as pb;
+    match pb::ContactBundle::decode(bytes).ok()?.version? {
+        pb::contact_bundle::Version::V1(v1) => {
+            let keys = v1.key_bundle?;
+            (keys.identity_key.is_some() && keys.pre_key.is_some()).then_some("contact_bundle_v1")
+        }
+        pb::contact_bundle::Version::V2(v2) => {
+            let keys = v2.key_bundle?;
+            (keys.identity_key.is_some() && keys.pre_key.is_some()).then_some("contact_bundle_v2")
+        }
+    }
+}
+
+/// Whether `bytes` are shaped as a `PrivateKeyBundle{v1}` with an identity key and at
+/// least one pre-key (whether or not the keys decode).
+fn private_bundle_shape(bytes: &[u8]) -> bool {
+    use xmtp_ledger::proto::message_contents as pb;
+    let Ok(mut bundle) = pb::PrivateKeyBundle::decode(bytes) else {
+        return false;
+    };
+    let shaped = matches!(
+        &bundle.version,
+        Some(pb::private_key_bundle::Version::V1(v1))
+            if v1.identity_key.is_some() && !v1.pre_keys.is_empty()
+    );
+    // The decoded copy may hold private scalars.
+    if let Some(pb::private_key_bundle::Version::V1(v1)) = &mut bundle.version {
+        for key in v1.identity_key.iter_mut().chain(v1.pre_keys.iter_mut()) {
+            if let Some(pb::private_key::Union::Secp256k1(secret)) = &mut key.union {
+                zeroize::Zeroize::zeroize(&mut secret.bytes);
+            }
+        }
+    }
+    shaped
 }
 
 /// The report for a single identity key: valid when its wallet signature recovers.
@@ -172,47 +247,34 @@ pub fn contact_report(contact: &ContactBundle) -> Report {
     report
 }
 
-/// Runs `inspect FILE|-`: exit 0 when every check passes, 4 otherwise.
-pub fn run(ui: &super::ui::Ui, input: &std::path::Path) -> Result<(), super::error::CliError> {
-    use super::error::CliError;
+/// Runs `inspect FILE|DIR|-`: exit 0 when every check passes, 4 otherwise (also when
+/// `expect_address` is given and the artefact names another wallet, or none that can be
+/// checked without the device).
+pub fn run(ui: &Ui, input: &Path, expect_address: Option<&str>) -> Result<(), CliError> {
     const MAX_INPUT_BYTES: u64 = 4 << 20;
-    let raw = super::input::read_input(input, MAX_INPUT_BYTES)
-        .map_err(CliError::io(format!("reading {}", input.display())))?;
-    let decoded = super::input::decode_flexible(raw);
-    let report = inspect(&decoded.bytes, decoded.bearer);
-    ui.result(&report, || {
-        let mut lines = vec![format!(
-            "{}: {}",
-            report.kind,
-            if report.valid { "valid" } else { "INVALID" }
-        )];
-        let fields = [
-            ("wallet", &report.wallet_address),
-            ("identity key", &report.identity_public_key),
-            ("fingerprint", &report.identity_fingerprint),
-            ("pre-key", &report.pre_key_public_key),
-        ];
-        for (name, value) in fields {
-            if let Some(value) = value {
-                lines.push(format!("  {name:<13}{value}"));
+    let expected: Option<Address> = expect_address
+        .map(|text| {
+            text.parse()
+                .map_err(|e| CliError::Usage(format!("--expect-address: {e}")))
+        })
+        .transpose()?;
+    let mut report = if input != Path::new("-") && input.is_dir() {
+        inspect_own::directory_report(input)?
+    } else {
+        let raw = read_input(input, MAX_INPUT_BYTES)
+            .map_err(CliError::io(format!("reading {}", input.display())))?;
+        match inspect_own::description_report(&raw) {
+            Some(report) => report,
+            None => {
+                let decoded = decode_flexible(raw);
+                inspect(&decoded.bytes, decoded.bearer)
             }
         }
-        if let Some(pre_keys) = &report.pre_key_public_keys {
-            lines.push(format!(
-                "  pre-keys     {} held, newest first; its contact bundle names the first",
-                pre_keys.len()
-            ));
-            lines.extend(
-                pre_keys
-                    .iter()
-                    .enumerate()
-                    .skip(1)
-                    .map(|(i, key)| format!("  older #{i:<6}{key}")),
-            );
-        }
-        lines.extend(report.problems.iter().map(|p| format!("  note: {p}")));
-        lines.join("\n")
-    });
+    };
+    if let Some(expected) = expected {
+        check_expected_wallet(&mut report, &expected);
+    }
+    ui.result(&report, || human(&report));
     if report.valid {
         Ok(())
     } else {
@@ -221,4 +283,54 @@ pub fn run(ui: &super::ui::Ui, input: &std::path::Path) -> Result<(), super::err
             input.display()
         )))
     }
+}
+
+/// Makes the report invalid unless it names `expected` as its wallet.
+fn check_expected_wallet(report: &mut Report, expected: &Address) {
+    let problem = match &report.wallet_address {
+        Some(found) if *found == expected.to_string() => return,
+        Some(found) => format!("names wallet {found}, not the expected {expected}"),
+        None => format!(
+            "names no wallet that can be checked against {expected} without the device \
+             (an encrypted bundle: `xmtp-ledger unlock --from-file` opens it)"
+        ),
+    };
+    report.problems.push(problem);
+    report.valid = false;
+}
+
+/// The report for a person: kind and verdict, the keys, then problems and notes apart.
+fn human(report: &Report) -> String {
+    let mut lines = vec![format!(
+        "{}: {}",
+        report.kind,
+        if report.valid { "valid" } else { "INVALID" }
+    )];
+    let fields = [
+        ("wallet", &report.wallet_address),
+        ("identity key", &report.identity_public_key),
+        ("fingerprint", &report.identity_fingerprint),
+        ("pre-key", &report.pre_key_public_key),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
+            lines.push(format!("  {name:<13}{value}"));
+        }
+    }
+    if let Some(pre_keys) = &report.pre_key_public_keys {
+        lines.push(format!(
+            "  pre-keys     {} held, newest first; its contact bundle names the first",
+            pre_keys.len()
+        ));
+        lines.extend(
+            pre_keys
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(i, key)| format!("  older #{i:<6}{key}")),
+        );
+    }
+    lines.extend(report.problems.iter().map(|p| format!("  problem: {p}")));
+    lines.extend(report.notes.iter().map(|n| format!("  note: {n}")));
+    lines.join("\n")
 }

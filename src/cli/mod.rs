@@ -16,6 +16,7 @@ mod identity_output;
 mod init;
 mod input;
 mod inspect;
+mod inspect_own;
 mod keystore_file;
 mod node;
 mod out_dir;
@@ -122,7 +123,10 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         ),
         Command::RotatePrekey => rotate_prekey::run(global, ui),
         Command::Verify { address } => verify::run(global, ui, address),
-        Command::Inspect { input } => inspect::run(ui, input),
+        Command::Inspect {
+            input,
+            expect_address,
+        } => inspect::run(ui, input, expect_address.as_deref()),
         Command::Publish { dir, force } => publish::run(global, ui, dir, *force),
         Command::Node { listen, db } => node::run(ui, listen, db.clone()),
         Command::Emulator {

@@ -35,6 +35,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, address: &str) -> Result<(), CliError> 
             problems: std::iter::once(format!("no valid contact bundle for {wallet} on the node"))
                 .chain(problems)
                 .collect(),
+            notes: Vec::new(),
         },
     };
     ui.result(&report, || match &found.contact {

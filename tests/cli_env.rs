@@ -36,13 +36,26 @@ fn boolean_variables_take_the_usual_spellings_and_refuse_others() {
     run.assert_code(1);
     assert!(run.stderr.contains("maybe"), "{}", run.stderr);
 
-    // Quiet: nothing but warnings and errors on stderr.
+    // Quiet: nothing but errors on stderr (not even the software-device warning).
     let quiet = emulator(&["address"], &[("XMTP_LEDGER_QUIET", "yes")]);
     quiet.assert_code(0);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    let quiet_error = emulator(
+        &[
+            "--network",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "1",
+            "verify",
+            ACCOUNT_0,
+        ],
+        &[("XMTP_LEDGER_QUIET", "yes")],
+    );
+    quiet_error.assert_code(3);
     assert!(
-        quiet.stderr.lines().all(|l| l.starts_with("warning: ")),
+        quiet_error.stderr.starts_with("error: "),
         "{}",
-        quiet.stderr
+        quiet_error.stderr
     );
 }
 

@@ -277,3 +277,45 @@ fn readme_lists_every_error_code_of_help() {
         );
     }
 }
+
+/// `man` renders a page for the tool and one per subcommand, from the same definitions
+/// as `--help`.
+#[test]
+fn man_pages_are_generated_from_the_command_line_definitions() {
+    let page = command().arg("man").output().unwrap();
+    assert_eq!(page.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&page.stdout);
+    assert!(text.contains(".TH XMTP-LEDGER 1"), "{text}");
+    assert!(text.contains("rotate\\-prekey"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = command()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let init = std::fs::read_to_string(dir.path().join("xmtp-ledger-init.1")).unwrap();
+    assert!(init.contains("\\-\\-out"), "{init}");
+    assert!(dir.path().join("xmtp-ledger-rotate-prekey.1").exists());
+}
+
+/// Colour only on a terminal: captured output never carries escape codes.
+#[test]
+fn errors_and_warnings_carry_no_colour_codes_off_a_terminal() {
+    let out = command()
+        .args([
+            "--device",
+            "emulator",
+            "--network",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "1",
+            "verify",
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error: "), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}

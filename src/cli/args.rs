@@ -81,6 +81,11 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, env = "XMTP_LEDGER_VERBOSE", action = ArgAction::Count)]
     pub verbose: u8,
 
+    /// With -v, also log the HTTP/2, gRPC and TLS libraries (every frame at -vvv):
+    /// for debugging a node connection; by default -v shows this tool's own logs only.
+    #[arg(long, global = true, env = "XMTP_LEDGER_TRACE_NETWORK", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub trace_network: bool,
+
     /// Only errors on stderr.
     #[arg(short, long, global = true, env = "XMTP_LEDGER_QUIET", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub quiet: bool,
@@ -142,7 +147,7 @@ pub struct AccountArgs {
 pub enum Command {
     /// List Ledger devices on USB: model, serial, open app, locked or not.
     Devices,
-    /// Print the account's address (and public key).
+    /// Print the account's address (with --json, also its path and public key).
     Address {
         /// Also show the address on the device so you can check it there.
         #[arg(long)]
@@ -248,6 +253,12 @@ pub enum Command {
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+    /// Print the manual page, or write every page (one per subcommand) to DIR.
+    Man {
+        /// Write `xmtp-ledger.1` and `xmtp-ledger-COMMAND.1` here instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 

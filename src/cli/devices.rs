@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::args::GlobalArgs;
 use super::error::CliError;
 use super::ui::Ui;
-use xmtp_ledger::device::{AppStatus, DeviceListing, probe_devices};
+use xmtp_ledger::device::{AppStatus, DeviceError, DeviceErrorKind, DeviceListing, probe_devices};
 
 #[derive(Serialize)]
 struct Listed {
@@ -35,7 +35,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
             AppStatus::Dashboard { os_version } => ("dashboard", None, Some(os_version), None),
             AppStatus::OtherApp { name, version } => ("other-app", Some(name), Some(version), None),
             AppStatus::Locked => ("locked", None, None, None),
-            AppStatus::Error(e) => ("error", None, None, Some(e.to_string())),
+            AppStatus::Error(e) => ("error", None, None, Some(with_fix(&e))),
         };
         listed.push(Listed {
             model: info.model.name(),
@@ -50,7 +50,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
     ui.result(&listed, || {
         if listed.is_empty() {
             return "no Ledger found on USB: plug it in and unlock it (on Linux, run \
-                    `xmtp-ledger udev install` once)"
+                    `sudo xmtp-ledger udev install` once, then replug it)"
                 .to_owned();
         }
         listed
@@ -77,4 +77,17 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
             .join("\n")
     });
     Ok(())
+}
+
+/// A device's error, with what to do when the fix is known.
+fn with_fix(error: &DeviceError) -> String {
+    match error.kind() {
+        DeviceErrorKind::PermissionDenied => {
+            format!("{error}: run `sudo xmtp-ledger udev install`, then unplug and replug it")
+        }
+        DeviceErrorKind::Disconnected => format!(
+            "{error}: if Ledger Live or another wallet is open, close it (it holds the device)"
+        ),
+        _ => error.to_string(),
+    }
 }

@@ -18,6 +18,7 @@ mod input;
 mod inspect;
 mod inspect_own;
 mod keystore_file;
+mod man;
 mod node;
 mod out_dir;
 mod progress;
@@ -54,7 +55,11 @@ pub fn main() -> ExitCode {
         }
     };
     let ui = Ui::new(cli.global.json, cli.global.quiet, cli.global.verbose);
-    init_logging(cli.global.verbose, cli.global.quiet);
+    init_logging(
+        cli.global.verbose,
+        cli.global.quiet,
+        cli.global.trace_network,
+    );
     if !matches!(cli.command, Command::Node { .. } | Command::Emulator { .. }) {
         // The services stop gracefully on Ctrl-C themselves; everything else stops at once.
         cancel::exit_on_ctrl_c(&ui);
@@ -81,9 +86,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Library logs go to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv` trace
-/// (`RUST_LOG` overrides). The library never logs secrets at any level.
-fn init_logging(verbose: u8, quiet: bool) {
+/// Logs go to stderr: warnings by default; `-v` info, `-vv` debug, `-vvv` trace for this
+/// tool's own crates, while the network libraries (h2, hyper, tonic, tower, rustls) stay at
+/// warnings unless `--trace-network` (their frames drown everything else). `RUST_LOG`
+/// overrides. The library never logs secrets at any level.
+fn init_logging(verbose: u8, quiet: bool, trace_network: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -91,8 +98,10 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 2) => "debug",
         _ => "trace",
     };
+    let others = if trace_network { level } else { "warn" };
+    let directives = format!("{others},xmtp_ledger={level},ledger_app={level}");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -140,6 +149,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             UdevAction::Install { dir } => udev::install(ui, dir),
         },
         Command::Completions { shell } => completions::run(*shell),
+        Command::Man { dir } => man::run(ui, dir.as_deref()),
     }
 }
 

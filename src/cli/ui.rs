@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -29,6 +30,8 @@ pub struct Ui {
     quiet: bool,
     verbose: u8,
     stderr_is_terminal: bool,
+    /// Colour the warning and error labels (a terminal, `NO_COLOR` unset, not `TERM=dumb`).
+    color: bool,
     /// A result document is on stdout (shared by clones: the Ctrl-C thread holds one).
     result_printed: Arc<AtomicBool>,
     /// The approvals asked for and given so far (shared with the Ctrl-C thread).
@@ -58,6 +61,9 @@ impl Ui {
             quiet,
             verbose,
             stderr_is_terminal: std::io::stderr().is_terminal(),
+            color: std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb"),
             result_printed: Arc::new(AtomicBool::new(false)),
             steps: Arc::new(Mutex::new(Steps::default())),
         }
@@ -77,9 +83,26 @@ impl Ui {
         }
     }
 
-    /// A warning on stderr; shown even with `-q` because it concerns safety.
+    /// A warning on stderr (yellow on a terminal); `-q` hides it, as it hides everything
+    /// but errors.
     pub fn warn(&self, message: impl AsRef<str>) {
-        to_stderr(&format!("warning: {}", message.as_ref()));
+        if !self.quiet {
+            to_stderr(&format!(
+                "{}: {}",
+                self.paint("warning", AnsiColor::Yellow),
+                message.as_ref()
+            ));
+        }
+    }
+
+    /// `label` in bold `color` when colour is on.
+    fn paint(&self, label: &str, color: AnsiColor) -> String {
+        if self.color {
+            let style = Style::new().bold().fg_color(Some(color.into()));
+            format!("{style}{label}{style:#}")
+        } else {
+            label.to_owned()
+        }
     }
 
     /// Tells the person what to check and approve on the device, and spins while the
@@ -128,9 +151,10 @@ impl Ui {
             });
             to_stdout(&document.to_string());
         } else {
+            let error = self.paint("error", AnsiColor::Red);
             match failure.hint {
-                Some(hint) => to_stderr(&format!("error: {}\nhint: {hint}", failure.message)),
-                None => to_stderr(&format!("error: {}", failure.message)),
+                Some(hint) => to_stderr(&format!("{error}: {}\nhint: {hint}", failure.message)),
+                None => to_stderr(&format!("{error}: {}", failure.message)),
             }
         }
     }

@@ -202,6 +202,10 @@ pub enum Command {
         /// SQLite database file (default: under the user's data directory).
         #[arg(long, env = "XMTP_LEDGER_NODE_DB", value_name = "FILE")]
         db: Option<PathBuf>,
+        /// Once listening, write FILE (atomically): JSON `{"grpc","http","url","pid"}`.
+        /// Removed again when the node stops on SIGINT/SIGTERM.
+        #[arg(long, env = "XMTP_LEDGER_NODE_READY_FILE", value_name = "FILE")]
+        ready_file: Option<PathBuf>,
     },
     /// Run the software Ledger (Ethereum app) on a TCP port, Speculos-compatible.
     /// Keys are NOT protected by hardware.
@@ -223,6 +227,10 @@ pub enum Command {
         /// What the emulated device is doing, to exercise error handling.
         #[arg(long, env = "XMTP_LEDGER_EMULATOR_STATE", value_enum, default_value_t = EmulatorState::Ready)]
         state: EmulatorState,
+        /// Once listening, write FILE (atomically): JSON `{"listen","device","pid"}`.
+        /// Removed again when the emulator stops on SIGINT/SIGTERM.
+        #[arg(long, env = "XMTP_LEDGER_EMULATOR_READY_FILE", value_name = "FILE")]
+        ready_file: Option<PathBuf>,
     },
     /// Linux udev rules that let your user open a Ledger over USB.
     Udev {

@@ -21,6 +21,7 @@ mod node;
 mod out_dir;
 mod progress;
 mod publish;
+mod ready_file;
 mod rotate_prekey;
 mod udev;
 mod ui;
@@ -108,13 +109,26 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Verify { address } => verify::run(global, ui, address),
         Command::Inspect { input } => inspect::run(ui, input),
         Command::Publish { dir, force } => publish::run(global, ui, dir, *force),
-        Command::Node { listen, db } => node::run(ui, listen, db.clone()),
+        Command::Node {
+            listen,
+            db,
+            ready_file,
+        } => node::run(ui, listen, db.clone(), ready_file.as_deref()),
         Command::Emulator {
             listen,
             policy,
             reject_containing,
             state,
-        } => emulator::run(global, ui, listen, *policy, reject_containing, *state),
+            ready_file,
+        } => emulator::run(
+            global,
+            ui,
+            listen,
+            *policy,
+            reject_containing,
+            *state,
+            ready_file.as_deref(),
+        ),
         Command::Udev { action } => match action {
             UdevAction::Print => udev::print(),
             UdevAction::Install { dir } => udev::install(ui, dir),

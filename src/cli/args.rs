@@ -232,6 +232,12 @@ pub enum Command {
         #[arg(long, env = "XMTP_LEDGER_EMULATOR_READY_FILE", value_name = "FILE")]
         ready_file: Option<PathBuf>,
     },
+    /// Wait until the device and the node answer, for scripts that start them in the
+    /// background. Waits for what --device and --network name (on the command line or
+    /// in XMTP_LEDGER_DEVICE / XMTP_LEDGER_NETWORK); if neither is named, for both
+    /// defaults. --timeout bounds the whole wait.
+    #[command(after_long_help = WAIT_HELP)]
+    Wait,
     /// Linux udev rules that let your user open a Ledger over USB.
     Udev {
         #[command(subcommand)]
@@ -280,6 +286,21 @@ pub enum EmulatorPolicy {
     /// Ask on this terminal.
     Ask,
 }
+
+/// What `wait` waits for and how it ends, for `wait --help`.
+pub const WAIT_HELP: &str = "\
+Ready means:
+  device  tcp://HOST:PORT or hid[:SERIAL]: the Ethereum app answers GET APP
+          CONFIGURATION (a locked device, the dashboard or another app is not ready);
+          emulator: at once (in-process, nothing to wait for)
+  node    a URL: a MessageApi Query answers; local: a node answers on
+          127.0.0.1:5556 (wait never starts one in-process)
+Each is probed every 100 ms until it is ready or --timeout has passed. Nothing is
+signed or published, and a real device is never replaced by the software one.
+
+Exit status: 0 once everything waited for is ready; otherwise the code of the last
+reason it was not: the device's (2, 21 locked, 22 app not open, 23 not found or
+unreachable) if the device was not ready, else 3 for the node.";
 
 /// What the node bounds, for `node --help` (the values of `NodeConfig::new`'s defaults;
 /// README's Security section has the same list).

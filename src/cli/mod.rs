@@ -27,6 +27,7 @@ mod udev;
 mod ui;
 mod unlock;
 mod verify;
+mod wait;
 
 use std::process::ExitCode;
 
@@ -129,6 +130,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             *state,
             ready_file.as_deref(),
         ),
+        Command::Wait => wait::run(global, ui),
         Command::Udev { action } => match action {
             UdevAction::Print => udev::print(),
             UdevAction::Install { dir } => udev::install(ui, dir),

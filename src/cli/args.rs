@@ -238,6 +238,11 @@ pub enum Command {
     /// defaults. --timeout bounds the whole wait.
     #[command(after_long_help = WAIT_HELP)]
     Wait,
+    /// Check what usually stops the tool on this machine (udev rules, hidraw permissions,
+    /// the device, the node, the clock) and say how to fix it. Exit 0 if no check failed,
+    /// else 4.
+    #[command(after_long_help = DOCTOR_HELP)]
+    Doctor,
     /// Linux udev rules that let your user open a Ledger over USB.
     Udev {
         #[command(subcommand)]
@@ -301,6 +306,22 @@ signed or published, and a real device is never replaced by the software one.
 Exit status: 0 once everything waited for is ready; otherwise the code of the last
 reason it was not: the device's (2, 21 locked, 22 app not open, 23 not found or
 unreachable) if the device was not ready, else 3 for the node.";
+
+/// What `doctor` checks, for `doctor --help`.
+pub const DOCTOR_HELP: &str = "\
+Checks, each ok, warn, fail or skip, with what was found and the fix:
+  udev-rules     a rules file in /etc/udev/rules.d, /run/udev/rules.d or
+                 /{usr/,usr/local/,}lib/udev/rules.d grants access to vendor 2c97
+  hidraw-access  each Ledger's /dev/hidraw* node opens read-write (permission
+                 denied: the udev rules; busy: another program holds it)
+  device         the Ledger --device picks is there, unlocked, the Ethereum app open
+                 (with --device tcp://HOST:PORT: that device; the USB checks are skipped)
+  node           the --network node answers a query (local: a node on
+                 127.0.0.1:5556, or none, and commands start one; doctor never does)
+  clock          this machine's clock against the Date header of the node's answer,
+                 with its uncertainty (skipped when it cannot be measured)
+Nothing is signed or published. Exit status: 0 if no check failed, else 4;
+--json prints {\"checks\":[{\"name\",\"status\",\"message\",\"fix\"}],\"ok\"}.";
 
 /// What the node bounds, for `node --help` (the values of `NodeConfig::new`'s defaults;
 /// README's Security section has the same list).

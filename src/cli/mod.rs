@@ -9,6 +9,7 @@ mod connect;
 mod connect_identity;
 mod context;
 mod devices;
+mod doctor;
 mod emulator;
 pub mod error;
 mod files;
@@ -131,6 +132,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             ready_file.as_deref(),
         ),
         Command::Wait => wait::run(global, ui),
+        Command::Doctor => doctor::run(global, ui),
         Command::Udev { action } => match action {
             UdevAction::Print => udev::print(),
             UdevAction::Install { dir } => udev::install(ui, dir),

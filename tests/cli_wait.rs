@@ -295,10 +295,11 @@ fn wait_polls_until_services_started_late_answer() {
     let json = run.json();
     let device_ms = json["device"]["waited_ms"].as_u64().unwrap();
     let node_ms = json["node"]["waited_ms"].as_u64().unwrap();
-    // Each became ready only once started, and was found soon after.
-    assert!((900..10_000).contains(&device_ms), "{json}");
+    // Each became ready only once started (1 s and 2 s after `wait`, give or take how
+    // long a loaded machine takes to start it), and was found soon after.
+    assert!((500..10_000).contains(&device_ms), "{json}");
     assert!(
-        node_ms >= 1800 && node_ms > device_ms && node_ms < 15_000,
+        node_ms >= 1500 && node_ms > device_ms && node_ms < 15_000,
         "{json}"
     );
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");

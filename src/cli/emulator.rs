@@ -81,9 +81,9 @@ pub fn run(
         server.local_addr()
     ));
     wait_for_shutdown_signal()?;
-    let _ = server.shutdown();
-    // Not listening any more: nobody should read the address now.
+    // Stopping: no new client should read the address.
     drop(ready);
+    let _ = server.shutdown();
     ui.status("software Ledger stopped");
     Ok(())
 }

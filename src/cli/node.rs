@@ -87,12 +87,11 @@ pub fn run(
         db.display()
     ));
     running.wait_for_shutdown_signal();
-    let stopped = running
-        .shutdown()
-        .map_err(|e| CliError::Usage(format!("node stopped with an error: {e}")));
-    // Not listening any more: nobody should read the address now.
+    // Stopping: no new client should read the address while in-flight calls finish.
     drop(ready);
-    stopped?;
+    running
+        .shutdown()
+        .map_err(|e| CliError::Usage(format!("node stopped with an error: {e}")))?;
     ui.status("node stopped");
     Ok(())
 }

@@ -222,6 +222,10 @@ pub enum Command {
         /// SQLite database file (default: under the user's data directory).
         #[arg(long, env = "XMTP_LEDGER_NODE_DB", value_name = "FILE")]
         db: Option<PathBuf>,
+        /// Once listening, write FILE (atomically): JSON `{"grpc","http","url","pid"}`.
+        /// Removed again when the node stops on SIGINT/SIGTERM.
+        #[arg(long, env = "XMTP_LEDGER_NODE_READY_FILE", value_name = "FILE")]
+        ready_file: Option<PathBuf>,
     },
     /// Run the software Ledger (Ethereum app) on a TCP port, Speculos-compatible.
     /// Keys are NOT protected by hardware.
@@ -243,7 +247,22 @@ pub enum Command {
         /// What the emulated device is doing, to exercise error handling.
         #[arg(long, env = "XMTP_LEDGER_EMULATOR_STATE", value_enum, default_value_t = EmulatorState::Ready)]
         state: EmulatorState,
+        /// Once listening, write FILE (atomically): JSON `{"listen","device","pid"}`.
+        /// Removed again when the emulator stops on SIGINT/SIGTERM.
+        #[arg(long, env = "XMTP_LEDGER_EMULATOR_READY_FILE", value_name = "FILE")]
+        ready_file: Option<PathBuf>,
     },
+    /// Wait until the device and the node answer, for scripts that start them in the
+    /// background. Waits for what --device and --network name (on the command line or
+    /// in XMTP_LEDGER_DEVICE / XMTP_LEDGER_NETWORK); if neither is named, for both
+    /// defaults. --timeout bounds the whole wait.
+    #[command(after_long_help = WAIT_HELP)]
+    Wait,
+    /// Check what usually stops the tool on this machine (udev rules, hidraw permissions,
+    /// the device, the node, the clock) and say how to fix it. Exit 0 if no check failed,
+    /// else 4.
+    #[command(after_long_help = DOCTOR_HELP)]
+    Doctor,
     /// Linux udev rules that let your user open a Ledger over USB.
     Udev {
         #[command(subcommand)]
@@ -298,6 +317,37 @@ pub enum EmulatorPolicy {
     /// Ask on this terminal.
     Ask,
 }
+
+/// What `wait` waits for and how it ends, for `wait --help`.
+pub const WAIT_HELP: &str = "\
+Ready means:
+  device  tcp://HOST:PORT or hid[:SERIAL]: the Ethereum app answers GET APP
+          CONFIGURATION (a locked device, the dashboard or another app is not ready);
+          emulator: at once (in-process, nothing to wait for)
+  node    a URL: a MessageApi Query answers; local: a node answers on
+          127.0.0.1:5556 (wait never starts one in-process)
+Each is probed every 100 ms until it is ready or --timeout has passed. Nothing is
+signed or published, and a real device is never replaced by the software one.
+
+Exit status: 0 once everything waited for is ready; otherwise the code of the last
+reason it was not: the device's (2, 21 locked, 22 app not open, 23 not found or
+unreachable) if the device was not ready, else 3 for the node.";
+
+/// What `doctor` checks, for `doctor --help`.
+pub const DOCTOR_HELP: &str = "\
+Checks, each ok, warn, fail or skip, with what was found and the fix:
+  udev-rules     a rules file in /etc/udev/rules.d, /run/udev/rules.d or
+                 /{usr/,usr/local/,}lib/udev/rules.d grants access to vendor 2c97
+  hidraw-access  each Ledger's /dev/hidraw* node opens read-write (permission
+                 denied: the udev rules; busy: another program holds it)
+  device         the Ledger --device picks is there, unlocked, the Ethereum app open
+                 (with --device tcp://HOST:PORT: that device; the USB checks are skipped)
+  node           the --network node answers a query (local: a node on
+                 127.0.0.1:5556, or none, and commands start one; doctor never does)
+  clock          this machine's clock against the Date header of the node's answer,
+                 with its uncertainty (skipped when it cannot be measured)
+Nothing is signed or published. Exit status: 0 if no check failed, else 4;
+--json prints {\"checks\":[{\"name\",\"status\",\"message\",\"fix\"}],\"ok\"}.";
 
 /// What the node bounds, for `node --help` (the values of `NodeConfig::new`'s defaults;
 /// README's Security section has the same list).

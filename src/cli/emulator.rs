@@ -2,18 +2,33 @@
 //! CI pipelines and trying the tool without hardware. Keys are NOT protected by hardware.
 
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use ledger_app::screen::reviewed_message;
 use ledger_app::tcp::TcpServer;
 use ledger_app::{ApprovalPolicy, RunningApp, Screen, SoftwareDevice};
+use serde::Serialize;
 
 use super::args::{EmulatorPolicy, EmulatorState, GlobalArgs};
 use super::context::emulator_config;
 use super::error::CliError;
+use super::ready_file::{self, ReadyFile, reachable};
 use super::ui::Ui;
 
-/// Serves until SIGINT/SIGTERM. Prints the bound address alone on stdout once listening.
+/// `--ready-file`'s document.
+#[derive(Serialize)]
+struct Ready {
+    /// The address it listens on.
+    listen: SocketAddr,
+    /// What `--device` takes to reach it from this machine.
+    device: String,
+    pid: u32,
+}
+
+/// Serves until SIGINT/SIGTERM. Once listening, writes `--ready-file` and prints the bound
+/// address alone on stdout.
 pub fn run(
     global: &GlobalArgs,
     ui: &Ui,
@@ -21,7 +36,9 @@ pub fn run(
     policy: EmulatorPolicy,
     reject_containing: &[String],
     state: EmulatorState,
+    ready_path: Option<&Path>,
 ) -> Result<(), CliError> {
+    ready_file::check(ready_path)?;
     let config = emulator_config(global, ui)?;
     let device = Arc::new(
         SoftwareDevice::new(config)
@@ -41,6 +58,18 @@ pub fn run(
 
     let server = TcpServer::spawn(device, listen)
         .map_err(|e| CliError::Usage(format!("cannot listen on {listen}: {e}")))?;
+    let ready = ready_path
+        .map(|path| {
+            ReadyFile::write(
+                path,
+                &Ready {
+                    listen: server.local_addr(),
+                    device: format!("tcp://{}", reachable(server.local_addr())),
+                    pid: std::process::id(),
+                },
+            )
+        })
+        .transpose()?;
     {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", server.local_addr());
@@ -52,6 +81,8 @@ pub fn run(
         server.local_addr()
     ));
     wait_for_shutdown_signal()?;
+    // Stopping: no new client should read the address.
+    drop(ready);
     let _ = server.shutdown();
     ui.status("software Ledger stopped");
     Ok(())

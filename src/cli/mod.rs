@@ -9,6 +9,7 @@ mod connect;
 mod connect_identity;
 mod context;
 mod devices;
+mod doctor;
 mod emulator;
 pub mod error;
 mod files;
@@ -23,11 +24,13 @@ mod node;
 mod out_dir;
 mod progress;
 mod publish;
+mod ready_file;
 mod rotate_prekey;
 mod udev;
 mod ui;
 mod unlock;
 mod verify;
+mod wait;
 
 use std::process::ExitCode;
 
@@ -137,13 +140,28 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             expect_address,
         } => inspect::run(ui, input, expect_address.as_deref()),
         Command::Publish { dir, force } => publish::run(global, ui, dir, *force),
-        Command::Node { listen, db } => node::run(ui, listen, db.clone()),
+        Command::Node {
+            listen,
+            db,
+            ready_file,
+        } => node::run(ui, listen, db.clone(), ready_file.as_deref()),
         Command::Emulator {
             listen,
             policy,
             reject_containing,
             state,
-        } => emulator::run(global, ui, listen, *policy, reject_containing, *state),
+            ready_file,
+        } => emulator::run(
+            global,
+            ui,
+            listen,
+            *policy,
+            reject_containing,
+            *state,
+            ready_file.as_deref(),
+        ),
+        Command::Wait => wait::run(global, ui),
+        Command::Doctor => doctor::run(global, ui),
         Command::Udev { action } => match action {
             UdevAction::Print => udev::print(),
             UdevAction::Install { dir } => udev::install(ui, dir),

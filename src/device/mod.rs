@@ -10,8 +10,11 @@
 //! - [`LedgerSigner`]: one account as a [`crate::signer::Signer`]. Its signatures are checked
 //!   by [`crate::signer::sign_verified`], not here.
 //!
+//! - [`access`]: whether this user may open a Ledger on USB (udev rules, hidraw permissions).
+//!
 //! All I/O is blocking; async callers use `tokio::task::spawn_blocking`.
 
+pub mod access;
 pub mod error;
 pub mod eth_app;
 #[cfg(feature = "hid")]

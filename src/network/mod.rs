@@ -6,6 +6,7 @@
 //!   plaintext `http://` only to loopback unless explicitly allowed. Every unary call
 //!   has a deadline and is retried with capped exponential backoff on transient codes.
 //! - [`Client::publish_publications`]: the idempotent publish the flows use.
+//! - [`Client::probe`]: does a node answer, and how far is its clock from ours.
 //! - [`BlockingClient`]: the same client for callers that are not async (the flows,
 //!   the CLI), on a runtime it owns.
 //!
@@ -15,6 +16,7 @@
 mod blocking;
 mod client;
 mod error;
+mod probe;
 mod publish;
 mod query;
 mod retry;
@@ -23,6 +25,7 @@ mod url;
 pub use blocking::{BlockingClient, BlockingPages, new_runtime};
 pub use client::{Client, ClientConfig, Subscription};
 pub use error::{NetworkError, code_name};
+pub use probe::{ClockOffset, NodeProbe, PROBE_TOPIC, parse_http_date};
 pub use publish::PublishOutcome;
 pub use query::{Pages, Query, QueryPage};
 pub use retry::{RetryPolicy, is_transient};

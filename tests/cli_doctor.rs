@@ -24,18 +24,10 @@ fn doctor(args: &[&str]) -> Run {
     cli.output().expect("run xmtp-ledger").into()
 }
 
-/// The report: the first JSON document on stdout (however a failure is reported after it).
+/// The report: the one JSON document on stdout (a failing doctor's report is its only
+/// document: no error document follows it).
 fn report(run: &Run) -> serde_json::Value {
-    serde_json::Deserializer::from_str(&run.stdout)
-        .into_iter::<serde_json::Value>()
-        .next()
-        .unwrap_or_else(|| {
-            panic!(
-                "no JSON on stdout:\n{}\nstderr:\n{}",
-                run.stdout, run.stderr
-            )
-        })
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", run.stdout))
+    run.json()
 }
 
 /// Checks the report's schema and returns its checks by name.
@@ -273,11 +265,16 @@ fn no_ledger_on_usb_is_reported_with_the_fix_not_a_crash() {
         vec!["device"]
     };
     assert_eq!(failed, expected);
+    assert_eq!(report(&run)["ok"], false);
+    // A person is told which checks failed.
+    let human = doctor(&["--network", &network]);
+    assert_eq!(human.code, 4, "{}", human.stderr);
     assert!(
-        run.stderr
+        human
+            .stderr
             .contains(&format!("checks failed: {}", expected.join(", "))),
         "{}",
-        run.stderr
+        human.stderr
     );
 }
 

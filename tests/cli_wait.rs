@@ -381,8 +381,8 @@ fn what_waiting_cannot_fix_ends_wait_at_once() {
     for (args, code) in [
         (vec!["--device", "tcp://nowhere"], 1),
         (vec!["--network", "ftp://127.0.0.1:5556"], 1),
-        // Plain http:// to a remote node is refused whatever it does.
-        (vec!["--network", "http://192.0.2.1:5556"], 3),
+        // Plain http:// to a remote node is refused whatever it does (a usage error).
+        (vec!["--network", "http://192.0.2.1:5556"], 1),
     ] {
         let mut cli = xmtp(&["wait", "--timeout", "30"]);
         cli.args(&args);

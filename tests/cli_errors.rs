@@ -319,3 +319,31 @@ fn errors_and_warnings_carry_no_colour_codes_off_a_terminal() {
     assert!(stderr.contains("error: "), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
+
+/// The software device with the public test mnemonic is never served where other
+/// machines can reach it, unless asked by name; with another mnemonic it may be.
+#[test]
+fn the_emulator_keeps_the_public_test_mnemonic_on_loopback() {
+    let refused = command()
+        .args(["emulator", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("refusing to serve the PUBLIC test mnemonic on 0.0.0.0:0")
+            && stderr.contains("--allow-remote-test-mnemonic"),
+        "{stderr}"
+    );
+    assert!(refused.stdout.is_empty());
+    // Asked by name: it listens (and prints its address).
+    let allowed = common::cli::Service::start_with(|c| {
+        c.args([
+            "emulator",
+            "--listen",
+            "0.0.0.0:0",
+            "--allow-remote-test-mnemonic",
+        ]);
+    });
+    assert!(allowed.addr.starts_with("0.0.0.0:"), "{}", allowed.addr);
+}

@@ -63,8 +63,9 @@ impl fmt::Debug for ApprovalPolicy {
 /// Shows the review screens on `/dev/tty` and reads `y`/`n` from it.
 ///
 /// The controlling terminal is used rather than stdin/stdout so that a person can approve even
-/// when the server's output is piped into a test harness. Returns `false` (reject) when there is
-/// no terminal, on end of input or on anything other than `y`/`yes`.
+/// when the server's output is piped into a test harness. Input typed before the screens are
+/// shown is discarded. Returns `false` (reject) when there is no terminal, on end of input or
+/// on anything other than `y`/`yes`.
 pub fn ask_on_tty(screens: &[Screen]) -> bool {
     let tty = match std::fs::OpenOptions::new()
         .read(true)
@@ -84,6 +85,10 @@ pub fn ask_on_tty(screens: &[Screen]) -> bool {
             return false;
         }
     };
+    // Keys pressed before the review was shown (an Enter meant for the host's prompt, a
+    // `y` typed ahead) must not answer it: the person decides after seeing the screens.
+    #[cfg(unix)]
+    let _ = rustix::termios::tcflush(&tty, rustix::termios::QueueSelector::IFlush);
     let mut prompt = String::from("\n=== software Ledger: review ===\n");
     for screen in screens {
         prompt.push_str("  | ");

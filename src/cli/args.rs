@@ -125,6 +125,36 @@ pub struct NodeListen {
     pub http_listen: Option<String>,
 }
 
+/// `emulator`'s flags.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "XMTP_LEDGER_EMULATOR_LISTEN",
+        default_value = "127.0.0.1:9999"
+    )]
+    pub listen: String,
+    /// What the emulated user does at each review.
+    #[arg(long, env = "XMTP_LEDGER_EMULATOR_POLICY", value_enum, default_value_t = EmulatorPolicy::Approve)]
+    pub policy: EmulatorPolicy,
+    /// Reject reviews whose message contains TEXT and approve the others
+    /// (repeatable), e.g. `--reject-containing "XMTP : Enable Identity"`.
+    #[arg(long, value_name = "TEXT")]
+    pub reject_containing: Vec<String>,
+    /// What the emulated device is doing, to exercise error handling.
+    #[arg(long, env = "XMTP_LEDGER_EMULATOR_STATE", value_enum, default_value_t = EmulatorState::Ready)]
+    pub state: EmulatorState,
+    /// Once listening, write FILE (atomically): JSON `{"listen","device","pid"}`.
+    /// Removed again when the emulator stops on SIGINT/SIGTERM.
+    #[arg(long, env = "XMTP_LEDGER_EMULATOR_READY_FILE", value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+    /// Listen on a non-loopback address even with the public test mnemonic (anyone
+    /// who reaches the port can sign as its accounts). Refused without this.
+    #[arg(long, env = "XMTP_LEDGER_EMULATOR_ALLOW_REMOTE_TEST_MNEMONIC", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub allow_remote_test_mnemonic: bool,
+}
+
 /// Which account of the device: one of `--account`, `--hd-path`, `--legacy` (see
 /// [`resolve_overrides`] for how typed flags and variables combine).
 #[derive(Debug, Args)]
@@ -229,29 +259,7 @@ pub enum Command {
     },
     /// Run the software Ledger (Ethereum app) on a TCP port, Speculos-compatible.
     /// Keys are NOT protected by hardware.
-    Emulator {
-        /// Address to listen on.
-        #[arg(
-            long,
-            env = "XMTP_LEDGER_EMULATOR_LISTEN",
-            default_value = "127.0.0.1:9999"
-        )]
-        listen: String,
-        /// What the emulated user does at each review.
-        #[arg(long, env = "XMTP_LEDGER_EMULATOR_POLICY", value_enum, default_value_t = EmulatorPolicy::Approve)]
-        policy: EmulatorPolicy,
-        /// Reject reviews whose message contains TEXT and approve the others
-        /// (repeatable), e.g. `--reject-containing "XMTP : Enable Identity"`.
-        #[arg(long, value_name = "TEXT")]
-        reject_containing: Vec<String>,
-        /// What the emulated device is doing, to exercise error handling.
-        #[arg(long, env = "XMTP_LEDGER_EMULATOR_STATE", value_enum, default_value_t = EmulatorState::Ready)]
-        state: EmulatorState,
-        /// Once listening, write FILE (atomically): JSON `{"listen","device","pid"}`.
-        /// Removed again when the emulator stops on SIGINT/SIGTERM.
-        #[arg(long, env = "XMTP_LEDGER_EMULATOR_READY_FILE", value_name = "FILE")]
-        ready_file: Option<PathBuf>,
-    },
+    Emulator(EmulatorArgs),
     /// Wait until the device and the node answer, for scripts that start them in the
     /// background. Waits for what --device and --network name (on the command line or
     /// in XMTP_LEDGER_DEVICE / XMTP_LEDGER_NETWORK); if neither is named, for both

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use ledger_app::screen::reviewed_message;
@@ -11,7 +10,7 @@ use ledger_app::tcp::TcpServer;
 use ledger_app::{ApprovalPolicy, RunningApp, Screen, SoftwareDevice};
 use serde::Serialize;
 
-use super::args::{EmulatorPolicy, EmulatorState, GlobalArgs};
+use super::args::{EmulatorArgs, EmulatorPolicy, EmulatorState, GlobalArgs};
 use super::context::emulator_config;
 use super::error::CliError;
 use super::ready_file::{self, ReadyFile, reachable};
@@ -29,23 +28,20 @@ struct Ready {
 
 /// Serves until SIGINT/SIGTERM. Once listening, writes `--ready-file` and prints the bound
 /// address alone on stdout.
-pub fn run(
-    global: &GlobalArgs,
-    ui: &Ui,
-    listen: &str,
-    policy: EmulatorPolicy,
-    reject_containing: &[String],
-    state: EmulatorState,
-    ready_path: Option<&Path>,
-) -> Result<(), CliError> {
+pub fn run(global: &GlobalArgs, ui: &Ui, args: &EmulatorArgs) -> Result<(), CliError> {
+    let listen = args.listen.as_str();
+    let ready_path = args.ready_file.as_deref();
     ready_file::check(ready_path)?;
     let config = emulator_config(global, ui)?;
+    if config.is_public_test_key() && !args.allow_remote_test_mnemonic {
+        refuse_remote(listen)?;
+    }
     let device = Arc::new(
         SoftwareDevice::new(config)
             .map_err(|e| CliError::Usage(format!("software device: {e}")))?,
     );
-    device.set_approval(approval(policy, reject_containing.to_vec()));
-    match state {
+    device.set_approval(approval(args.policy, args.reject_containing.clone()));
+    match args.state {
         EmulatorState::Ready => {}
         EmulatorState::Locked => device.set_locked(true),
         EmulatorState::Dashboard => device.set_running_app(RunningApp::Dashboard),
@@ -78,7 +74,7 @@ pub fn run(
     ui.status(format!(
         "software Ledger listening on {} (use --device tcp://{}); Ctrl-C to stop",
         server.local_addr(),
-        server.local_addr()
+        reachable(server.local_addr())
     ));
     wait_for_shutdown_signal()?;
     // Stopping: no new client should read the address.
@@ -110,4 +106,23 @@ fn approval(policy: EmulatorPolicy, reject_containing: Vec<String>) -> ApprovalP
 fn wait_for_shutdown_signal() -> Result<(), CliError> {
     xmtp_ledger::signal::wait_for_shutdown_signal()
         .map_err(CliError::io("starting the signal handler"))
+}
+
+/// Refuses a `listen` address other machines can reach: with the public test mnemonic
+/// anyone who reaches the port could sign as its accounts. An address that does not
+/// resolve is left for the bind to report.
+fn refuse_remote(listen: &str) -> Result<(), CliError> {
+    use std::net::ToSocketAddrs;
+    let Ok(addresses) = listen.to_socket_addrs() else {
+        return Ok(());
+    };
+    if let Some(open) = addresses.into_iter().find(|a| !a.ip().is_loopback()) {
+        return Err(CliError::Usage(format!(
+            "refusing to serve the PUBLIC test mnemonic on {open}, which other machines can \
+             reach: anyone could sign as its accounts. Listen on 127.0.0.1, give your own \
+             mnemonic (--mnemonic-file or XMTP_LEDGER_MNEMONIC), or pass \
+             --allow-remote-test-mnemonic"
+        )));
+    }
+    Ok(())
 }

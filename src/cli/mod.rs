@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
         cli.global.quiet,
         cli.global.trace_network,
     );
-    if !matches!(cli.command, Command::Node { .. } | Command::Emulator { .. }) {
+    if !matches!(cli.command, Command::Node { .. } | Command::Emulator(_)) {
         // The services stop gracefully on Ctrl-C themselves; everything else stops at once.
         cancel::exit_on_ctrl_c(&ui);
     }
@@ -145,21 +145,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             db,
             ready_file,
         } => node::run(ui, listen, db.clone(), ready_file.as_deref()),
-        Command::Emulator {
-            listen,
-            policy,
-            reject_containing,
-            state,
-            ready_file,
-        } => emulator::run(
-            global,
-            ui,
-            listen,
-            *policy,
-            reject_containing,
-            *state,
-            ready_file.as_deref(),
-        ),
+        Command::Emulator(args) => emulator::run(global, ui, args),
         Command::Wait => wait::run(global, ui),
         Command::Doctor => doctor::run(global, ui),
         Command::Udev { action } => match action {

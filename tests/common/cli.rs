@@ -49,6 +49,13 @@ impl Service {
         Self { child, addr }
     }
 
+    /// A service started by `xmtp-ledger` with the arguments `configure` adds.
+    pub fn start_with(configure: impl FnOnce(&mut Command)) -> Self {
+        let mut command = command();
+        configure(&mut command);
+        Self::start(command)
+    }
+
     /// `xmtp-ledger emulator` on an ephemeral port, public test mnemonic, with `args`.
     pub fn emulator(args: &[&str]) -> Self {
         let mut command = command();

@@ -118,3 +118,96 @@ fn address_confirm_prints_the_address_before_the_device_shows_it() {
         "{message}"
     );
 }
+
+/// In `--policy ask`, a key typed before a review is shown does not answer it: the
+/// emulator runs on a pseudo-terminal (`script`), a `y` is typed ahead, and the review
+/// that follows still waits for the person, who then rejects it.
+#[test]
+fn the_emulator_in_ask_mode_discards_type_ahead() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let emulator = format!(
+        "{} emulator --listen 127.0.0.1:0 --policy ask --ready-file {}",
+        common::cli::binary().display(),
+        ready.display()
+    );
+    // util-linux `script` gives the emulator a terminal of its own, fed from our pipe.
+    let mut terminal = Command::new("script")
+        .args(["-qfec", &emulator, "/dev/null"])
+        .env_remove("XMTP_LEDGER_EMULATOR_POLICY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("`script` (util-linux) is needed: `bash .ci/install-deps` installs it");
+    let screen = Arc::new(Mutex::new(String::new()));
+    {
+        let screen = Arc::clone(&screen);
+        let mut out = terminal.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+    }
+    let wait_for = |what: &dyn Fn(&str) -> bool, why: &str| {
+        let started = Instant::now();
+        while !what(&screen.lock().unwrap()) {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no {why}:\n{}",
+                screen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let started = Instant::now();
+    while !ready.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "no ready file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ready: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+    let device = ready["device"].as_str().unwrap().to_owned();
+    let mut keys = terminal.stdin.take().unwrap();
+
+    // Typed ahead, and echoed by the terminal: it is in the terminal's input queue.
+    keys.write_all(b"y\n").unwrap();
+    keys.flush().unwrap();
+    wait_for(
+        &|s| s.contains("\ny\r\n") || s.contains("\ny\n"),
+        "echo of the y",
+    );
+
+    let mut confirm = common::cli::command()
+        .args(["--device", &device, "address", "--confirm"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&|s| s.contains("Approve? [y/N]"), "review prompt");
+    // The review still waits: the y typed ahead did not answer it.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        confirm.try_wait().unwrap().is_none(),
+        "the y typed ahead answered the review"
+    );
+    keys.write_all(b"n\n").unwrap();
+    keys.flush().unwrap();
+    let status = confirm.wait().unwrap();
+    assert_eq!(status.code(), Some(20), "{}", screen.lock().unwrap());
+    let _ = terminal.kill();
+    let _ = terminal.wait();
+}

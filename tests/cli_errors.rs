@@ -347,3 +347,53 @@ fn the_emulator_keeps_the_public_test_mnemonic_on_loopback() {
     });
     assert!(allowed.addr.starts_with("0.0.0.0:"), "{}", allowed.addr);
 }
+
+/// Each subcommand's help lists the global flags it uses and leaves the others out;
+/// those stay accepted (a CI job exports them once for every step).
+#[test]
+fn each_subcommand_help_lists_only_the_flags_that_matter_to_it() {
+    let help = |args: &[&str]| -> String {
+        let out = command().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let device_flags = [
+        "--device",
+        "--account",
+        "--hd-path",
+        "--legacy",
+        "--mnemonic-file",
+    ];
+    for (sub, device, network, timeout) in [
+        ("init", true, true, true),
+        ("rotate-prekey", true, true, true),
+        ("address", true, false, true),
+        ("verify", false, true, true),
+        ("inspect", false, false, false),
+        ("node", false, false, false),
+        ("man", false, false, false),
+    ] {
+        for text in [
+            help(&[sub, "--help"]),
+            help(&["help", sub]),
+            help(&[sub, "-h"]),
+        ] {
+            for flag in device_flags {
+                assert_eq!(text.contains(flag), device, "{sub}: {flag}\n{text}");
+            }
+            assert_eq!(text.contains("--network"), network, "{sub}\n{text}");
+            assert_eq!(text.contains("--timeout"), timeout, "{sub}\n{text}");
+            // Output flags everywhere.
+            assert!(
+                text.contains("--json") && text.contains("--quiet"),
+                "{sub}\n{text}"
+            );
+        }
+    }
+    // Still accepted where they are not shown.
+    let out = command()
+        .args(["--device", "emulator", "--network", "local", "man"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

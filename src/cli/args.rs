@@ -383,6 +383,90 @@ Bounds (each listener on its own; a flood on one never starves the other):
                         (a subscriber that falls behind gets ABORTED)
   auth header           8 KiB, one value; tokens at most 1 hour old";
 
+/// The global flags each subcommand uses, beyond `--json`, `-v` and `-q` (which all
+/// take): the others stay accepted everywhere (a CI job exports them once for every
+/// step) but are left out of that subcommand's help.
+const USES: &[(&str, &[&str])] = &[
+    ("devices", &["timeout"]),
+    ("address", &[DEVICE, ACCOUNT, "timeout"]),
+    ("connect", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
+    ("init", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
+    ("unlock", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
+    ("rotate-prekey", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
+    ("publish", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
+    ("verify", &[NETWORK, "timeout"]),
+    ("inspect", &[]),
+    ("node", &[]),
+    ("emulator", &["mnemonic_file"]),
+    ("wait", &[DEVICE, NETWORK, "timeout"]),
+    ("doctor", &[DEVICE, NETWORK, "timeout"]),
+    ("udev", &[]),
+    ("completions", &[]),
+    ("man", &[]),
+];
+const DEVICE: &str = "device";
+const ACCOUNT: &str = "account";
+const NETWORK: &str = "network";
+
+/// Global flags by what they are about: a subcommand that uses one of a group shows all.
+fn expand(uses: &[&str]) -> Vec<&'static str> {
+    let mut ids = Vec::new();
+    for group in uses {
+        match *group {
+            DEVICE => ids.extend(["device", "mnemonic_file"]),
+            ACCOUNT => ids.extend(["account", "hd_path", "legacy"]),
+            NETWORK => ids.extend(["network", "trace_network"]),
+            "timeout" => ids.push("timeout"),
+            "mnemonic_file" => ids.push("mnemonic_file"),
+            _ => {}
+        }
+    }
+    ids
+}
+
+/// The help of subcommand `name` (`long` for `--help`, short for `-h`), showing only the
+/// global flags it uses (see [`USES`]); `None` for a name that is not a subcommand.
+///
+/// Only for display: the flags stay defined (and accepted) everywhere, so the command that
+/// parses is [`Cli`]'s own, untouched.
+pub fn focused_help(name: &str, long: bool) -> Option<String> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    // Propagates the global flags into each subcommand, so they can be hidden there.
+    command.build();
+    const SCOPED: [&str; 8] = [
+        "device",
+        "mnemonic_file",
+        "account",
+        "hd_path",
+        "legacy",
+        "network",
+        "trace_network",
+        "timeout",
+    ];
+    let uses = USES
+        .iter()
+        .find(|(sub, _)| *sub == name)
+        .map(|(_, uses)| *uses)?;
+    let shown = expand(uses);
+    let sub = command.find_subcommand_mut(name)?;
+    let mut focused = std::mem::take(sub);
+    for id in SCOPED.iter().filter(|id| !shown.contains(id)) {
+        focused = focused.mut_arg(*id, |arg| arg.hide(true));
+    }
+    let help = if long {
+        focused.render_long_help()
+    } else {
+        focused.render_help()
+    };
+    // Styled as clap styles its own help: only for a terminal.
+    Some(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        help.ansi().to_string()
+    } else {
+        help.to_string()
+    })
+}
+
 /// Settings that exclude each other, by argument id and variable: one account choice, and
 /// `-v` or `-q`.
 const EXCLUSIVE: [&[(&str, &str)]; 2] = [

@@ -52,8 +52,22 @@ pub fn main() -> ExitCode {
         },
         Err(e) if e.use_stderr() => return clap_error(&e),
         Err(e) => {
-            // Help and version are not errors.
-            let _ = e.print();
+            // Help and version are not errors. A subcommand's help shows the global flags
+            // that matter to it only.
+            let long = !std::env::args_os().any(|a| a == "-h");
+            match (e.kind(), help_subject()) {
+                (clap::error::ErrorKind::DisplayHelp, Some(name)) => {
+                    match args::focused_help(&name, long) {
+                        Some(help) => print!("{help}"),
+                        None => {
+                            let _ = e.print();
+                        }
+                    }
+                }
+                _ => {
+                    let _ = e.print();
+                }
+            }
             return ExitCode::SUCCESS;
         }
     };
@@ -201,4 +215,24 @@ fn json_requested() -> bool {
                 "1" | "true" | "yes" | "y" | "on" | "t"
             )
         })
+}
+
+/// The subcommand whose help was asked for: `xmtp-ledger [FLAGS] NAME … --help`, or
+/// `xmtp-ledger help NAME`.
+fn help_subject() -> Option<String> {
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let names: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let mut words = words
+        .into_iter()
+        .filter(|w| names.contains(w) || w == "help");
+    match words.next()? {
+        help if help == "help" => words.next(),
+        name => Some(name),
+    }
 }

@@ -562,6 +562,19 @@ fn clear(cli: &mut Cli, id: &str) {
 
 #[cfg(test)]
 mod tests {
+    /// Every subcommand says which global flags its help shows.
+    #[test]
+    fn every_subcommand_has_its_help_flags() {
+        use clap::CommandFactory;
+        for sub in super::Cli::command().get_subcommands() {
+            assert!(
+                super::USES.iter().any(|(name, _)| *name == sub.get_name()),
+                "{} is not in USES",
+                sub.get_name()
+            );
+        }
+    }
+
     use std::time::Duration;
 
     use xmtp_ledger::node::{ConnectionLimits, Limits, NodeConfig};

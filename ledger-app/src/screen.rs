@@ -17,6 +17,8 @@
 //! (`0x` + EIP-55), `Chain ID` when the host sent one that differs from the app's (1), then
 //! `Confirm` / `Reject`; status `Address verified` or `Address verification cancelled`.
 
+pub mod font;
+
 /// One screen (or page) of the device: its title line and the text under it (often empty).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Screen {

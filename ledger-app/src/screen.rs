@@ -3,7 +3,8 @@
 //!
 //! Personal message review (`src/nbgl/ui_sign_message.c`): `Review message`, then the message as
 //! one tag/value pair `Message` spread over as many pages as needed, then `Sign message` and
-//! `Reject message`; after the choice a status screen `Message signed` or `Message rejected`.
+//! `Reject message`; after the choice a status screen `Message signed` or `Message rejected`,
+//! then the home screen ([`home`]).
 //! The message is shown as text only when every byte is printable ASCII or whitespace (C
 //! `isprint`/`isspace`); on Nano screens every whitespace byte (`\n` included) is shown as a
 //! space. Otherwise the whole message is shown as `0x` + lower-case hex.
@@ -15,7 +16,8 @@
 //!
 //! Address display (`GET ETH PUBLIC ADDRESS` with P1=1): `Verify Ethereum address`, `Address`
 //! (`0x` + EIP-55), `Chain ID` when the host sent one that differs from the app's (1), then
-//! `Confirm` / `Reject`; status `Address verified` or `Address verification cancelled`.
+//! `Confirm` / `Reject`; status `Address verified` or `Address verification cancelled`, then
+//! the home screen.
 
 pub mod font;
 
@@ -68,6 +70,10 @@ pub const REJECT_MESSAGE: &str = "Reject message";
 pub const MESSAGE_SIGNED: &str = "Message signed";
 /// Status screen after rejection.
 pub const MESSAGE_REJECTED: &str = "Message rejected";
+/// Title of the app's home screen: the app's name.
+pub const HOME: &str = "Ethereum";
+/// Text under [`HOME`] (`nbgl_use_case_nanos.c` of the SDK, for an app without a tagline).
+pub const HOME_TEXT: &str = "app is ready";
 /// First screen of an address display.
 pub const VERIFY_ADDRESS: &str = "Verify Ethereum address";
 /// The address page.
@@ -131,6 +137,14 @@ pub fn personal_message_review(message: &[u8]) -> Vec<Screen> {
     screens.push(Screen::title(SIGN_MESSAGE));
     screens.push(Screen::title(REJECT_MESSAGE));
     screens
+}
+
+/// The app's home screen, where every review ends: after each status screen the app returns
+/// to it (`nbgl_useCaseReviewStatus(.., ui_idle)` in app-ethereum 1.22.0
+/// `src/nbgl/ui_sign_message.c` and `src/nbgl/ui_get_public_key.c`; recorded as `after_signed`
+/// in every case of `shared/vectors/nanosp-screens.json`).
+pub fn home() -> Screen {
+    Screen::new(HOME, HOME_TEXT)
 }
 
 /// The screens of an address display, up to and including the reject page. `address` is the

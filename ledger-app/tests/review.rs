@@ -106,7 +106,8 @@ fn xmtp_review_screens_match_a_nano_s_plus() {
             "Message (2/2)",
             "Sign message",
             "Reject message",
-            "Message signed"
+            "Message signed",
+            "Ethereum"
         ]
     );
     assert_eq!(
@@ -143,6 +144,7 @@ fn address_display_shows_the_address_and_waits_for_the_user() {
             Screen::title("Confirm"),
             Screen::title("Reject"),
             Screen::title("Address verified"),
+            Screen::new("Ethereum", "app is ready"),
         ]
     );
     // Without display nothing is shown.
@@ -183,8 +185,8 @@ fn screen_listener_sees_every_screen_in_order() {
     })));
     sign(&d, &path(ACCOUNT_0), b"short");
     assert_eq!(count.load(Ordering::SeqCst), d.screens().len());
-    assert_eq!(d.screens().len(), 5);
+    assert_eq!(d.screens().len(), 6);
     d.set_screen_listener(None);
     sign(&d, &path(ACCOUNT_0), b"short");
-    assert_eq!(count.load(Ordering::SeqCst), 5);
+    assert_eq!(count.load(Ordering::SeqCst), 6);
 }

@@ -658,6 +658,8 @@ impl Ui for DeviceUi<'_> {
 
     fn status(&self, screen: Screen) {
         self.device.show(screen);
+        // Every status screen of the app hands over to its home screen (`ui_idle`).
+        self.device.show(crate::screen::home());
     }
 }
 

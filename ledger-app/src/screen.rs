@@ -1,33 +1,52 @@
 //! What a Nano S Plus running the Ethereum app (≥ 1.18, NBGL) shows during a review, as a list
-//! of [`Screen`]s that tests and the approval policy can read.
+//! of [`Screen`]s that tests and the approval policy can read: each screen's title line and the
+//! lines under it, exactly as the device draws them.
 //!
-//! Personal message review (`src/nbgl/ui_sign_message.c`): `Review message`, then the message as
-//! one tag/value pair `Message` spread over as many pages as needed, then `Sign message` and
-//! `Reject message`; after the choice a status screen `Message signed` or `Message rejected`.
-//! The message is shown as text only when every byte is printable ASCII or whitespace (C
-//! `isprint`/`isspace`); on Nano screens every whitespace byte (`\n` included) is shown as a
-//! space. Otherwise the whole message is shown as `0x` + lower-case hex.
+//! Personal message review (app-ethereum 1.22.0 `src/nbgl/ui_sign_message.c`): `Review
+//! message`, then the message as one tag/value pair `Message` spread over as many pages as
+//! needed, then `Sign message` and `Reject message`; after the choice a status screen `Message
+//! signed` or `Message rejected`, then the home screen ([`home`]). Reference:
+//! `shared/reference/nano-screens.md`; every case of `shared/vectors/nanosp-screens.json`
+//! (screens the official app 1.22.0 showed in Speculos) is reproduced, page for page and line
+//! for line (`tests/nano_screens.rs`).
 //!
-//! Paging: the real device wraps words to its 128×64 screen; this model cuts the display text
-//! into pages of exactly [`MESSAGE_PAGE_CHARS`] characters, so concatenating the page texts in
-//! order gives back the full display text ([`reviewed_message`] does that). A message that fits
-//! one page has the title `Message`; longer ones have `Message (1/N)` … `Message (N/N)`.
+//! What is shown ([`message_display_text`]): the message as text only when every byte is
+//! printable ASCII or whitespace (C `isprint`/`isspace`), each whitespace byte (`\n` included)
+//! shown as one space, nothing merged or trimmed; otherwise the whole message as `0x` +
+//! lower-case hex (cases `non-ascii-utf8`, `byte-0x7f`, `nul-byte`).
+//!
+//! How it is laid out (`layout`, a port of the SDK's wrapping): lines of at most 114 pixels in
+//! the regular 11 px font ([`font`]), broken after the last space, `-` or `_` that fits (which
+//! stays at the end of its line), or inside a word longer than a line; three lines per page
+//! under the title `Message` (one page) or `Message (i/n)`.
 //!
 //! Address display (`GET ETH PUBLIC ADDRESS` with P1=1): `Verify Ethereum address`, `Address`
 //! (`0x` + EIP-55), `Chain ID` when the host sent one that differs from the app's (1), then
-//! `Confirm` / `Reject`; status `Address verified` or `Address verification cancelled`.
+//! `Confirm` / `Reject`; status `Address verified` or `Address verification cancelled`, then
+//! the home screen. These are not laid out in lines (no recording of them): the address is one
+//! line of text here.
 
-/// One screen (or page) of the device: its title line and the text under it (often empty).
+use std::fmt;
+
+pub mod font;
+mod layout;
+
+pub use layout::{LINE_WIDTH, LINES_PER_PAGE};
+
+/// One screen (or page) of the device: its title line and the lines under it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Screen {
     /// Title line, e.g. `Review message`, `Message (1/2)`, `Sign message`.
     pub title: String,
-    /// Body text; for message pages, one page of the display text.
+    /// The lines under the title, separated by `\n` (empty: none). For message pages these are
+    /// the lines as the device draws them, spaces at their ends included. The device never
+    /// draws a `\n` (it shows whitespace as spaces), so the separator cannot be confused with
+    /// the text.
     pub text: String,
 }
 
 impl Screen {
-    /// A screen with a title and body.
+    /// A screen with a title and body (lines separated by `\n`).
     pub fn new(title: impl Into<String>, text: impl Into<String>) -> Self {
         Self {
             title: title.into(),
@@ -39,20 +58,40 @@ impl Screen {
     pub fn title(title: impl Into<String>) -> Self {
         Self::new(title, "")
     }
-}
 
-impl std::fmt::Display for Screen {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.text.is_empty() {
-            f.write_str(&self.title)
-        } else {
-            write!(f, "{}: {}", self.title, self.text)
+    /// A screen with a title and these lines under it.
+    pub fn with_lines<L: AsRef<str>>(
+        title: impl Into<String>,
+        lines: impl IntoIterator<Item = L>,
+    ) -> Self {
+        let mut text = String::new();
+        for (i, line) in lines.into_iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            text.push_str(line.as_ref());
         }
+        Self::new(title, text)
+    }
+
+    /// The lines under the title, in order (none for a title-only screen).
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.text.split('\n').filter(|line| !line.is_empty())
     }
 }
 
-/// Characters of display text per `Message` page.
-pub const MESSAGE_PAGE_CHARS: usize = 64;
+/// One line: the title and each line under it, separated by ` | `, exactly as displayed (so
+/// a line's final spaces come before its ` | `), e.g.
+/// `Message (1/3) | XMTP : Enable  | Identity  | f7f8b124e31134928f`.
+impl fmt::Display for Screen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.title)?;
+        for line in self.lines() {
+            write!(f, " | {line}")?;
+        }
+        Ok(())
+    }
+}
 
 /// First screen of a personal message review.
 pub const REVIEW_MESSAGE: &str = "Review message";
@@ -66,6 +105,10 @@ pub const REJECT_MESSAGE: &str = "Reject message";
 pub const MESSAGE_SIGNED: &str = "Message signed";
 /// Status screen after rejection.
 pub const MESSAGE_REJECTED: &str = "Message rejected";
+/// Title of the app's home screen: the app's name.
+pub const HOME: &str = "Ethereum";
+/// Text under [`HOME`] (`nbgl_use_case_nanos.c` of the SDK, for an app without a tagline).
+pub const HOME_TEXT: &str = "app is ready";
 /// First screen of an address display.
 pub const VERIFY_ADDRESS: &str = "Verify Ethereum address";
 /// The address page.
@@ -109,26 +152,40 @@ pub fn message_display_text(message: &[u8]) -> String {
 /// The review screens of a personal message, up to and including the reject page.
 pub fn personal_message_review(message: &[u8]) -> Vec<Screen> {
     let text = message_display_text(message);
-    // The display text is ASCII, so byte chunks are character chunks.
-    let pages: Vec<&[u8]> = if text.is_empty() {
-        vec![&[][..]]
-    } else {
-        text.as_bytes().chunks(MESSAGE_PAGE_CHARS).collect()
-    };
+    let pages = layout::pages(&text);
     let count = pages.len();
     let mut screens = Vec::with_capacity(count + 3);
     screens.push(Screen::title(REVIEW_MESSAGE));
-    for (i, page) in pages.iter().enumerate() {
-        let title = if count == 1 {
-            MESSAGE.to_owned()
-        } else {
-            format!("{MESSAGE} ({}/{count})", i + 1)
-        };
-        screens.push(Screen::new(title, String::from_utf8_lossy(page)));
+    for (i, lines) in pages.into_iter().enumerate() {
+        screens.push(Screen::with_lines(message_page_title(i, count), lines));
     }
     screens.push(Screen::title(SIGN_MESSAGE));
     screens.push(Screen::title(REJECT_MESSAGE));
     screens
+}
+
+/// The title of page `index` (from 0) of `count` message pages: `Message`, or
+/// `Message (i/n)` when there are several (`nbgl_stepDrawText` in the SDK's
+/// `lib_nbgl/src/nbgl_step.c`, `"%s (%d/%d)"`). The SDK would shorten a title wider than a
+/// line, but every title up to `Message (255/255)` fits: the widest, `Message (249/249)`, is
+/// 113 of 114 px in the bold font (SDK `nbgl_font_open_sans_extrabold_11.json`). With the
+/// app's heap a message has at most 253 pages (5301 bytes `0x44` and a zero byte, shown as
+/// hex). The SDK counts pages in 8 bits; with a heap set larger than the app's, more than 255
+/// pages are numbered here as they are, not wrapped as the device would.
+fn message_page_title(index: usize, count: usize) -> String {
+    if count == 1 {
+        MESSAGE.to_owned()
+    } else {
+        format!("{MESSAGE} ({}/{count})", index + 1)
+    }
+}
+
+/// The app's home screen, where every review ends: after each status screen the app returns
+/// to it (`nbgl_useCaseReviewStatus(.., ui_idle)` in app-ethereum 1.22.0
+/// `src/nbgl/ui_sign_message.c` and `src/nbgl/ui_get_public_key.c`; recorded as `after_signed`
+/// in every case of `shared/vectors/nanosp-screens.json`).
+pub fn home() -> Screen {
+    Screen::new(HOME, HOME_TEXT)
 }
 
 /// The screens of an address display, up to and including the reject page. `address` is the
@@ -146,15 +203,24 @@ pub fn address_review(address: &str, chain_id: Option<u64>) -> Vec<Screen> {
     screens
 }
 
-/// Reassembles the display text of the last personal message review found in `screens` (the
-/// concatenated `Message` pages), or `None` if there is none.
+/// The text of the last personal message review found in `screens`: the lines of its
+/// `Message` pages in order, joined as they are (lines keep the spaces they end with), or
+/// `None` if there is no review.
+///
+/// This is the display text ([`message_display_text`], whitespace shown as spaces) for every
+/// recorded case and every text whose wrapping never puts a space, `-` or `_` alone on a line
+/// of its own. When it does (e.g. a message that starts with a space followed by a word longer
+/// than a line, or a double space whose first space ends a full line followed by such a
+/// word), the SDK draws that line further than it counts it, and a page after it begins where
+/// the count ended, so it repeats what was drawn beyond; this gives the text as displayed,
+/// repeats included. No character of the message is ever left out.
 pub fn reviewed_message(screens: &[Screen]) -> Option<String> {
     let start = screens.iter().rposition(|s| s.title == REVIEW_MESSAGE)?;
     Some(
         screens[start + 1..]
             .iter()
             .take_while(|s| s.title == MESSAGE || s.title.starts_with("Message ("))
-            .map(|s| s.text.as_str())
+            .flat_map(Screen::lines)
             .collect(),
     )
 }
@@ -166,8 +232,13 @@ mod tests {
     const XMTP_TEXT: &str =
         "XMTP : Create Identity\n0a0b\n\nFor more info: https://xmtp.org/signatures/";
 
+    fn lines(screen: &Screen) -> Vec<&str> {
+        screen.lines().collect()
+    }
+
+    /// Case `check-py-create-identity-0a0b` of `shared/vectors/nanosp-screens.json`.
     #[test]
-    fn xmtp_text_is_two_pages_with_newlines_as_spaces() {
+    fn xmtp_text_is_two_pages_of_wrapped_lines() {
         let screens = personal_message_review(XMTP_TEXT.as_bytes());
         let titles: Vec<&str> = screens.iter().map(|s| s.title.as_str()).collect();
         assert_eq!(
@@ -181,12 +252,43 @@ mod tests {
             ]
         );
         assert_eq!(
+            lines(&screens[1]),
+            ["XMTP : Create ", "Identity 0a0b  For ", "more info: "]
+        );
+        assert_eq!(lines(&screens[2]), ["https://xmtp.org/sign", "atures/"]);
+        assert_eq!(
             reviewed_message(&screens).unwrap(),
             "XMTP : Create Identity 0a0b  For more info: https://xmtp.org/signatures/"
         );
-        assert_eq!(screens[1].text.len(), MESSAGE_PAGE_CHARS);
     }
 
+    #[test]
+    fn display_puts_the_lines_on_one_line() {
+        let screens = personal_message_review(XMTP_TEXT.as_bytes());
+        assert_eq!(
+            screens[1].to_string(),
+            "Message (1/2) | XMTP : Create  | Identity 0a0b  For  | more info: "
+        );
+        assert_eq!(screens[0].to_string(), "Review message");
+        assert_eq!(
+            Screen::new("Address", "0xf39F").to_string(),
+            "Address | 0xf39F"
+        );
+    }
+
+    #[test]
+    fn with_lines_and_lines_agree() {
+        let screen = Screen::with_lines("Message", ["a ", " ", "b"]);
+        assert_eq!(screen.text, "a \n \nb");
+        assert_eq!(lines(&screen), ["a ", " ", "b"]);
+        assert_eq!(
+            Screen::with_lines("T", Vec::<String>::new()),
+            Screen::title("T")
+        );
+        assert_eq!(Screen::title("T").lines().count(), 0);
+    }
+
+    /// Cases `tab-and-carriage-return` and `vt-ff`.
     #[test]
     fn every_c_whitespace_becomes_a_space_and_short_text_is_one_page() {
         let screens = personal_message_review(b"a\tb\nc\x0bd\x0ce\rf g");
@@ -214,10 +316,21 @@ mod tests {
         let message: Vec<u8> = (0..=255u8).collect();
         let screens = personal_message_review(&message);
         let expected = format!("0x{}", hex::encode(&message));
-        let pages = expected.len().div_ceil(MESSAGE_PAGE_CHARS);
-        assert_eq!(screens.len(), pages + 3);
+        let pages = screens.len() - 3;
+        assert!(pages > 1);
         assert_eq!(screens[1].title, format!("Message (1/{pages})"));
+        assert!(screens[1..=pages].iter().all(|s| s.lines().count() <= 3));
         assert_eq!(reviewed_message(&screens).unwrap(), expected);
+    }
+
+    #[test]
+    fn reviewed_message_shows_what_a_lone_delimiter_line_repeats() {
+        // The first space ends a full line; the second begins a line the SDK counts as that
+        // space alone but draws with 18 `a` after it, so page two repeats them (see
+        // `layout::tests::a_page_after_a_lone_delimiter_line_repeats_text`).
+        let text = format!("{}  {}", "i".repeat(38), "a".repeat(40));
+        let shown = reviewed_message(&personal_message_review(text.as_bytes())).unwrap();
+        assert_eq!(shown, format!("{}  {}", "i".repeat(38), "a".repeat(58)));
     }
 
     #[test]

@@ -106,11 +106,22 @@ fn xmtp_review_screens_match_a_nano_s_plus() {
             "Message (2/2)",
             "Sign message",
             "Reject message",
-            "Message signed"
+            "Message signed",
+            "Ethereum"
+        ]
+    );
+    // Lines as the Nano S Plus draws them (case `check-py-create-identity-0a0b` of
+    // `shared/vectors/nanosp-screens.json`).
+    let lines: Vec<Vec<&str>> = screens[1..3].iter().map(|s| s.lines().collect()).collect();
+    assert_eq!(
+        lines,
+        [
+            vec!["XMTP : Create ", "Identity 0a0b  For ", "more info: "],
+            vec!["https://xmtp.org/sign", "atures/"]
         ]
     );
     assert_eq!(
-        format!("{}{}", screens[1].text, screens[2].text),
+        screen::reviewed_message(&screens).unwrap(),
         "XMTP : Create Identity 0a0b  For more info: https://xmtp.org/signatures/"
     );
 }
@@ -143,6 +154,7 @@ fn address_display_shows_the_address_and_waits_for_the_user() {
             Screen::title("Confirm"),
             Screen::title("Reject"),
             Screen::title("Address verified"),
+            Screen::new("Ethereum", "app is ready"),
         ]
     );
     // Without display nothing is shown.
@@ -183,8 +195,8 @@ fn screen_listener_sees_every_screen_in_order() {
     })));
     sign(&d, &path(ACCOUNT_0), b"short");
     assert_eq!(count.load(Ordering::SeqCst), d.screens().len());
-    assert_eq!(d.screens().len(), 5);
+    assert_eq!(d.screens().len(), 6);
     d.set_screen_listener(None);
     sign(&d, &path(ACCOUNT_0), b"short");
-    assert_eq!(count.load(Ordering::SeqCst), 5);
+    assert_eq!(count.load(Ordering::SeqCst), 6);
 }

@@ -48,8 +48,10 @@ pub fn run(global: &GlobalArgs, ui: &Ui, args: &EmulatorArgs) -> Result<(), CliE
         EmulatorState::OtherApp => device.set_running_app(RunningApp::other("Bitcoin", "2.2.3")),
     }
     let quiet = ui.clone();
+    // One log line per screen: its title and the lines under it exactly as the device draws
+    // them, ` | ` between them (`Screen`'s `Display`).
     device.set_screen_listener(Some(Arc::new(move |screen: &Screen| {
-        quiet.detail(format!("[screen] {}: {}", screen.title, screen.text));
+        quiet.detail(format!("[screen] {screen}"));
     })));
 
     let server = TcpServer::spawn(device, listen)

@@ -60,6 +60,7 @@ impl Reply {
 pub(crate) trait Ui {
     /// Shows the review screens (logging them) and returns the user's choice.
     fn review(&self, screens: Vec<Screen>) -> bool;
-    /// Shows a status screen after a review (logged too).
+    /// Shows a status screen after a review, then the home screen it returns to (both
+    /// logged too).
     fn status(&self, screen: Screen);
 }

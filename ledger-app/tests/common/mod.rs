@@ -113,3 +113,19 @@ pub fn recover_address(message: &[u8], vrs: &[u8]) -> Option<String> {
     let hash = Keccak256::digest(&point.as_bytes()[1..]);
     Some(format!("0x{}", hex::encode(&hash[12..])))
 }
+
+/// `../shared` beside the repository (`shared/` at the workspace's parent), or
+/// `$XMTP_LEDGER_SHARED_DIR`, as the root crate's tests find it.
+pub fn shared_dir() -> std::path::PathBuf {
+    std::env::var_os("XMTP_LEDGER_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+/// `shared/vectors/<name>`, parsed.
+pub fn read_vectors(name: &str) -> serde_json::Value {
+    let path = shared_dir().join("vectors").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -20,26 +20,41 @@ fn each_signature_is_explained_before_and_acknowledged_after() {
     init.assert_code(0);
     let err = &init.stderr;
     let account = format!("for {ACCOUNT_0} (m/44'/60'/0'/0/0)");
-    for (step, header) in [(1, "XMTP : Create Identity"), (2, "XMTP : Enable Identity")] {
+    let lines: Vec<&str> = err.lines().collect();
+    for (step, header, pages) in [
+        (1, "XMTP : Create Identity", 5),
+        (2, "XMTP : Enable Identity", 3),
+    ] {
         let guide = line_of(
             err,
-            &format!("signature {step} of 2 {account}: the Ledger shows 'Review message'"),
+            &format!(
+                "signature {step} of 2 {account}: the Ledger shows 'Review message', then \
+                 {pages} pages (Nano S Plus layout):"
+            ),
         );
-        // The text as the device pages it: line breaks as spaces, footer included.
-        let shown = err.lines().nth(guide + 1).expect("text line");
+        // The pages as the device lays them out; their lines, joined, are the text with
+        // line breaks as spaces.
+        let shown: Vec<&str> = lines[guide + 1..=guide + pages].to_vec();
+        let mut text = String::new();
+        for (i, page) in shown.iter().enumerate() {
+            let title = format!("  Message ({}/{pages})", i + 1);
+            let rest = page
+                .strip_prefix(&title)
+                .unwrap_or_else(|| panic!("{page:?} is not page {}", i + 1));
+            text.push_str(&rest.trim_start().replace(" | ", ""));
+        }
         assert!(
-            shown.starts_with(&format!("  {header} "))
-                && shown.ends_with("  For more info: https://xmtp.org/signatures/"),
-            "{shown}"
+            text.starts_with(&format!("{header} "))
+                && text.ends_with("  For more info: https://xmtp.org/signatures/"),
+            "{text}"
         );
-        let hex = shown
-            .trim()
+        assert_eq!(lines[guide + pages + 1], "  then 'Sign message'");
+        let hex = text
             .strip_prefix(header)
             .and_then(|rest| rest.split_whitespace().next())
             .expect("hex");
-        let compare = err.lines().nth(guide + 2).expect("compare line");
         assert_eq!(
-            compare,
+            lines[guide + pages + 2],
             format!(
                 "  compare the hex on its screen: starts {}, ends {} ({} digits)",
                 &hex[..8],
@@ -51,16 +66,6 @@ fn each_signature_is_explained_before_and_acknowledged_after() {
         let approved = line_of(err, &format!("✔ approved {step} of 2: {header}"));
         assert!(guide < prompt && prompt < approved, "{err}");
     }
-    assert_eq!(hex_digits(err, "XMTP : Enable Identity"), 64);
-}
-
-/// The length of the hex line of the text shown for `header`.
-fn hex_digits(stderr: &str, header: &str) -> usize {
-    stderr
-        .lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{header} ")))
-        .and_then(|rest| rest.split_whitespace().next())
-        .map_or(0, str::len)
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! What the person is told while a flow runs: what to check on the Ledger before each
 //! approval, the session's decisions, and what was published.
 
+use xmtp_ledger::device::review::nano_message_pages;
 use xmtp_ledger::flow::{SignaturePrompt, SignaturePurpose};
 use xmtp_ledger::network::PublishOutcome;
 use xmtp_ledger::session::{Progress, TopicOutcome};
@@ -105,14 +106,26 @@ impl<'a> FlowProgress<'a> {
 }
 
 /// What the Ledger will show for `text` (its `personal_sign` review: "Review message",
-/// the text with line breaks shown as spaces, then "Sign message"), and the part to
+/// the message pages as a Nano S Plus lays them out, then "Sign message"), and the part to
 /// compare: the hex line, by its first and last eight digits.
 fn screen_guide(step: usize, total: usize, account: Option<&str>, text: &str) -> Vec<String> {
     let signer = account.map_or(String::new(), |account| format!(" for {account}"));
-    let mut lines = vec![
-        format!("signature {step} of {total}{signer}: the Ledger shows 'Review message', then"),
-        format!("  {}", text.replace('\n', " ")),
-    ];
+    let pages = nano_message_pages(text.as_bytes());
+    let mut lines = vec![format!(
+        "signature {step} of {total}{signer}: the Ledger shows 'Review message', then {} \
+         (Nano S Plus layout):",
+        if pages.len() == 1 {
+            "1 page".to_owned()
+        } else {
+            format!("{} pages", pages.len())
+        }
+    )];
+    lines.extend(
+        pages
+            .iter()
+            .map(|page| format!("  {:<14} {}", page.title, page.lines.join(" | "))),
+    );
+    lines.push("  then 'Sign message'".to_owned());
     if let Some(hex) = text
         .lines()
         .find(|line| line.len() >= 16 && line.chars().all(|c| c.is_ascii_hexdigit()))

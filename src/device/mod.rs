@@ -11,6 +11,7 @@
 //!   by [`crate::signer::sign_verified`], not here.
 //!
 //! - [`access`]: whether this user may open a Ledger on USB (udev rules, hidraw permissions).
+//! - [`review`]: the pages a Ledger shows when asked to sign a text, for the host's preview.
 //!
 //! All I/O is blocking; async callers use `tokio::task::spawn_blocking`.
 
@@ -22,6 +23,7 @@ pub mod hid;
 #[cfg(feature = "emulator")]
 pub mod inprocess;
 pub mod path;
+pub mod review;
 mod signer;
 pub mod spec;
 pub mod tcp;

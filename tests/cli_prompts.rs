@@ -202,7 +202,7 @@ fn the_emulator_in_ask_mode_discards_type_ahead() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(&|s| s.contains("Approve? [y/N]"), "review prompt");
+    wait_for(&|s| s.contains("b: both buttons"), "review prompt");
     // The review still waits: the y typed ahead did not answer it.
     std::thread::sleep(Duration::from_millis(300));
     assert!(

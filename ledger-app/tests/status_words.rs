@@ -120,26 +120,35 @@ fn address_chain_id_is_optional_but_other_leftovers_are_6a80() {
 }
 
 #[test]
-fn paths_outside_44h_60h_and_45h_are_refused() {
+fn paths_the_os_refuses_are_6a15_or_6a12_for_an_address() {
     let d = device();
-    for p in [
-        "m/44'/0'/0'/0/0",
-        "m/44'",
-        "m/44/60/0/0/0",
-        "m/12381/3600/0/0",
-        "m/0'",
-    ] {
+    // Outside 44'/60', 45' and 12381/3600: the OS's SWO_PAR_VAL_15, mapped to 0x6A15.
+    for p in ["m/44'/0'/0'/0/0", "m/44'", "m/44'/60/0'/0/0", "m/0'"] {
+        for confirm in [false, true] {
+            assert_eq!(
+                d.exchange(&get_address(&path(p), confirm, false)),
+                [0x6A, 0x15],
+                "{p}"
+            );
+        }
+    }
+    // No hardened component at all: SWO_PAR_VAL_12, mapped to 0x6A12.
+    for p in ["m/44/60/0/0/0", "m/12381/3600/0/0"] {
         assert_eq!(
             d.exchange(&get_address(&path(p), false, false)),
-            [0x6A, 0x80],
+            [0x6A, 0x12],
             "{p}"
         );
     }
-    // 45' is allowed.
-    assert_eq!(
-        sw(&d.exchange(&get_address(&path("m/45'/0/1"), false, false))),
-        0x9000
-    );
+    assert!(d.screens().is_empty(), "a refused path is never shown");
+    // 45' and 12381/3600 with a hardened component are allowed.
+    for p in ["m/45'/0/1", "m/12381/3600/0'/0"] {
+        assert_eq!(
+            sw(&d.exchange(&get_address(&path(p), false, false))),
+            0x9000,
+            "{p}"
+        );
+    }
 
     // For a message the key is derived after the review, as on the device: the user sees the
     // message, approves, and the device refuses.

@@ -48,8 +48,8 @@ pub mod tcp;
 
 pub use cmd::app_config::{FLAG_BLIND_SIGNING, FLAG_EXTERNAL_TOKEN_INFO};
 pub use cmd::os::{DASHBOARD_NAME, DASHBOARD_VERSION};
+pub use cmd::personal_sign::MAX_MESSAGE_LENGTH;
 pub use cmd::personal_sign::heap;
-pub use cmd::personal_sign::{MAX_DECLARED_LENGTH, MAX_MESSAGE_LENGTH};
 pub use device::{
     APDU_LOG_CAP, AppVersion, DeviceConfig, DropConnection, Dropped, ETHEREUM_APP_NAME, Faults,
     RunningApp, SCREEN_LOG_CAP, SPECULOS_MNEMONIC, ScreenListener, SoftwareDevice, TEST_MNEMONIC,

@@ -229,11 +229,19 @@ fn new_message_while_one_is_in_progress_is_6980_then_a_retry_works() {
 }
 
 #[test]
-fn declared_length_above_65535_is_6a80_at_the_first_apdu() {
+fn declared_length_is_kept_in_16_bits_so_65536_and_more_wrap() {
     let d = device();
-    d.set_heap_size(1 << 20);
+    // 0x1_0005 is 5: "hello" is a complete message and is signed as such.
+    let answer = start_message(&d, 0x1_0005, b"hello");
+    assert_eq!(sw(&answer), 0x9000);
+    assert_eq!(
+        recover_address(b"hello", data(&answer)).unwrap(),
+        d.address(&path(ACCOUNT_0)).unwrap().to_lowercase()
+    );
+    // 0x1_0000 is 0: one message byte is more than declared.
     assert_eq!(start_message(&d, 0x1_0000, b"a"), [0x6A, 0x80]);
-    assert_eq!(start_message(&d, u32::MAX, b"a"), [0x6A, 0x80]);
+    // 0xFFFF_FFFF is 65535: too big for the default heap.
+    assert_eq!(start_message(&d, u32::MAX, b"a"), [0x6A, 0x84]);
 }
 
 #[test]

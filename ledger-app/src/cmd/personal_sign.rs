@@ -7,9 +7,10 @@
 //!
 //! Errors (each one resets the app context, so the next command starts clean):
 //! P1 not `00`/`80` → `6B00`; P1=`80` with no message in progress → `6A80`; P1=`00` while a
-//! message is in progress → `6980`; bad path, fewer than 4 length bytes, declared length above
-//! 65535, or more bytes than declared → `6A80`; declared length above 32766 → `6A80` once the
-//! message is complete; message too big for the heap → `6A84` (see [`heap`]).
+//! message is in progress → `6980`; bad path, fewer than 4 length bytes, or more bytes than
+//! declared → `6A80`; declared length above 32766 → `6A80` once the message is complete; message
+//! too big for the heap → `6A84` (see [`heap`]). The declared length is kept in 16 bits, so
+//! 65,536 and more wrap (the app signs a shorter message than the host meant).
 
 use super::{Reply, Ui};
 use crate::apdu::{Command, P1_FIRST, P1_MORE};
@@ -27,8 +28,6 @@ pub(crate) struct MessageInProgress {
     heap_used: usize,
 }
 
-/// Largest declared length the app accepts at the first APDU (it stores it in 16 bits).
-pub const MAX_DECLARED_LENGTH: u32 = 0xFFFF;
 /// Largest length the app accepts when the message is complete: `(0xFFFF − 3) / 2`, so that the
 /// hex display buffer length (`2n + 3`) fits 16 bits.
 pub const MAX_MESSAGE_LENGTH: usize = (0xFFFF - 3) / 2;
@@ -157,12 +156,12 @@ fn first_chunk(data: &[u8], heap_size: usize) -> Result<(MessageInProgress, &[u8
     if heap::charge(heap::CONTEXT_BYTES) > heap_size {
         return Err(sw::INSUFFICIENT_MEMORY);
     }
-    let declared = u32::from_be_bytes(*length);
-    if declared > MAX_DECLARED_LENGTH {
-        return Err(sw::INCORRECT_DATA);
-    }
-    // Lossless: at most 0xFFFF.
-    let declared = declared as usize;
+    // The app reads 4 bytes but keeps them in `uint16_t msg_length` (`signMsgCtx_t`,
+    // `cmd_sign_message.c`): a declared length of 65,536 or more silently wraps, and the app
+    // receives, hashes (with the wrapped length in the EIP-191 prefix) and signs that many bytes.
+    // Recorded from app 1.22.0: 0x00010005 followed by "hello" signs "hello"
+    // (`ethapp-apdus.json`, `ps_declared_len_65536_plus_5`).
+    let declared = usize::from(u32::from_be_bytes(*length) as u16);
     let heap_used = heap::after_first_apdu(declared);
     if heap_used > heap_size {
         return Err(sw::INSUFFICIENT_MEMORY);

@@ -14,7 +14,7 @@ use crate::apdu::{
     INS_OS_GET_APP_AND_VERSION, INS_OS_QUIT_APP, INS_SIGN_PERSONAL_MESSAGE,
 };
 use crate::cmd::personal_sign::{MessageInProgress, heap};
-use crate::cmd::{Reply, Ui, app_config, get_address, os, personal_sign};
+use crate::cmd::{AppExit, Reply, Ui, app_config, get_address, os, personal_sign};
 use crate::keys::Seed;
 use crate::{ApprovalPolicy, DerivationPath, Error, Screen, sw};
 
@@ -124,7 +124,7 @@ impl RunningApp {
 ///
 /// A dropped exchange is processed by the device (state changes, signatures are made and
 /// remembered) but its answer is never delivered: the TCP server closes the socket, and
-/// [`SoftwareDevice::exchange_checked`] returns [`Dropped`].
+/// [`SoftwareDevice::exchange_checked`] returns [`NoAnswer::Dropped`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DropConnection {
     /// Always answer (the default).
@@ -153,11 +153,22 @@ pub struct Faults {
     pub stale_signature: bool,
 }
 
-/// Returned by [`SoftwareDevice::exchange_checked`] when a [`DropConnection`] fault swallowed
-/// the answer: the transport should report a disconnected device.
+/// Returned by [`SoftwareDevice::exchange_checked`] when an APDU gets no answer. A transport
+/// should report a disconnected device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the device dropped the connection without answering")]
-pub struct Dropped;
+pub enum NoAnswer {
+    /// A [`DropConnection`] fault swallowed the answer.
+    #[error("the device dropped the connection without answering")]
+    Dropped,
+    /// The Ethereum app exited without answering, as the official app does when the person
+    /// approves a message it then cannot sign (a derivation path the OS refuses); the device
+    /// shows its dashboard until the app is opened again ([`SoftwareDevice::set_running_app`]).
+    #[error(
+        "the Ethereum app exited without answering (it cannot sign at a derivation path the \
+         device refuses); the device shows its dashboard"
+    )]
+    AppExited,
+}
 
 /// A function told about every screen the device shows, in order (the binary prints them).
 pub type ScreenListener = dyn Fn(&Screen) + Send + Sync;
@@ -348,20 +359,24 @@ impl SoftwareDevice {
     /// Sends one APDU and returns the answer: data followed by the 2-byte big-endian status
     /// word. This is the device's only input.
     ///
-    /// If a [`DropConnection`] fault swallows the answer this returns an empty vector (no status
-    /// word), which a transport must treat as a broken link; use [`Self::exchange_checked`] to
-    /// see the drop as such.
+    /// If the APDU gets no answer ([`NoAnswer`]) this returns an empty vector (no status word),
+    /// which a transport must treat as a broken link; use [`Self::exchange_checked`] to see why.
     pub fn exchange(&self, apdu: &[u8]) -> Vec<u8> {
         self.exchange_checked(apdu).unwrap_or_default()
     }
 
-    /// Like [`Self::exchange`], but reports a dropped connection as [`Dropped`].
-    pub fn exchange_checked(&self, apdu: &[u8]) -> Result<Vec<u8>, Dropped> {
+    /// Like [`Self::exchange`], but says why an APDU got no answer.
+    pub fn exchange_checked(&self, apdu: &[u8]) -> Result<Vec<u8>, NoAnswer> {
         let mut session = lock(&self.session);
         self.apdu_count.fetch_add(1, Ordering::SeqCst);
         push_capped(&mut lock(&self.apdus), apdu.to_vec(), APDU_LOG_CAP);
 
-        let mut reply = self.dispatch(apdu, &mut session);
+        let Ok(mut reply) = self.dispatch(apdu, &mut session) else {
+            // The app is gone: the device is back on its dashboard, with nothing in progress.
+            session.message = None;
+            lock(&self.settings).running_app = RunningApp::Dashboard;
+            return Err(NoAnswer::AppExited);
+        };
         if reply.sw != sw::SUCCESS {
             // Any error resets the app context (`reset_app_context` in the app's main loop).
             session.message = None;
@@ -410,12 +425,12 @@ impl SoftwareDevice {
             // The signature bytes may be a secret to the host (XMTP's Enable Identity
             // signature encrypts its keys): wipe the undelivered copy.
             zeroize::Zeroize::zeroize(&mut reply.data);
-            return Err(Dropped);
+            return Err(NoAnswer::Dropped);
         }
         Ok(reply.into_answer())
     }
 
-    fn dispatch(&self, apdu: &[u8], session: &mut Session) -> Reply {
+    fn dispatch(&self, apdu: &[u8], session: &mut Session) -> Result<Reply, AppExit> {
         let (locked, running_app, version, blind_signing, heap_size, approval) = {
             let mut s = lock(&self.settings);
             if std::mem::take(&mut s.reset_pending) {
@@ -432,23 +447,23 @@ impl SoftwareDevice {
         };
         // The OS answers the lock screen's status word to anything, before any parsing.
         if locked {
-            return Reply::status(sw::LOCKED_DEVICE);
+            return Ok(Reply::status(sw::LOCKED_DEVICE));
         }
         let Some(cmd) = Command::parse(apdu) else {
-            return Reply::status(sw::WRONG_DATA_LENGTH);
+            return Ok(Reply::status(sw::WRONG_DATA_LENGTH));
         };
         if cmd.cla == CLA_OS && cmd.ins == INS_OS_QUIT_APP && running_app != RunningApp::Dashboard {
             lock(&self.settings).running_app = RunningApp::Dashboard;
             session.message = None;
-            return Reply::status(sw::SUCCESS);
+            return Ok(Reply::status(sw::SUCCESS));
         }
         match &running_app {
-            RunningApp::Dashboard => return os::dashboard(&cmd),
+            RunningApp::Dashboard => return Ok(os::dashboard(&cmd)),
             RunningApp::Other {
                 name,
                 version,
                 eth_sw,
-            } => return os::other_app(&cmd, name, version, *eth_sw),
+            } => return Ok(os::other_app(&cmd, name, version, *eth_sw)),
             RunningApp::Ethereum => {}
         }
 
@@ -456,7 +471,7 @@ impl SoftwareDevice {
             device: self,
             approval,
         };
-        match (cmd.cla, cmd.ins) {
+        let reply = match (cmd.cla, cmd.ins) {
             (CLA_OS, INS_OS_GET_APP_AND_VERSION) => {
                 os::app_and_version(ETHEREUM_APP_NAME, &version.to_string())
             }
@@ -467,13 +482,14 @@ impl SoftwareDevice {
                 get_address::handle(&cmd, &self.seed, &ui)
             }
             (CLA_ETH, INS_SIGN_PERSONAL_MESSAGE) => {
-                personal_sign::handle(&cmd, &mut session.message, &self.seed, heap_size, &ui)
+                personal_sign::handle(&cmd, &mut session.message, &self.seed, heap_size, &ui)?
             }
             // Other Ethereum instructions (transactions, EIP-712, ...) are not implemented;
             // they answer like an app that lacks them.
             (CLA_ETH, _) => Reply::status(sw::INVALID_INS),
             _ => Reply::status(sw::INVALID_CLA),
-        }
+        };
+        Ok(reply)
     }
 
     fn show(&self, screen: Screen) {

@@ -51,7 +51,7 @@ pub use cmd::os::{DASHBOARD_NAME, DASHBOARD_VERSION};
 pub use cmd::personal_sign::MAX_MESSAGE_LENGTH;
 pub use cmd::personal_sign::heap;
 pub use device::{
-    APDU_LOG_CAP, AppVersion, DeviceConfig, DropConnection, Dropped, ETHEREUM_APP_NAME, Faults,
+    APDU_LOG_CAP, AppVersion, DeviceConfig, DropConnection, ETHEREUM_APP_NAME, Faults, NoAnswer,
     RunningApp, SCREEN_LOG_CAP, SPECULOS_MNEMONIC, ScreenListener, SoftwareDevice, TEST_MNEMONIC,
 };
 pub use error::Error;

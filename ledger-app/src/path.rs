@@ -134,11 +134,6 @@ impl DerivationPath {
             Some(PathRefusal::Forbidden)
         }
     }
-
-    /// Whether the OS lets the Ethereum app derive this path (see [`Self::refusal`]).
-    pub fn is_allowed(&self) -> bool {
-        self.refusal().is_none()
-    }
 }
 
 impl FromStr for DerivationPath {

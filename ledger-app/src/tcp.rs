@@ -9,7 +9,8 @@
 //! once and each gets the replies to its own requests (Speculos replies to the most recently
 //! accepted client); a request longer than [`MAX_REQUEST_LEN`] closes the connection instead of
 //! being buffered; a dropped-connection fault ([`crate::DropConnection`]) closes the socket
-//! without a reply.
+//! without a reply. When the Ethereum app exits without answering ([`crate::NoAnswer`]) the
+//! socket is closed too, where Speculos, whose process is the app, ends.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -136,7 +137,8 @@ pub fn serve_connection(mut stream: TcpStream, device: &SoftwareDevice) -> io::R
         }
         match device.exchange_checked(&apdu) {
             Ok(answer) => stream.write_all(&reply_frame(&answer))?,
-            Err(crate::Dropped) => {
+            // A drop fault closes the link; so does the app exiting, as Speculos ends with it.
+            Err(crate::NoAnswer::Dropped | crate::NoAnswer::AppExited) => {
                 let _ = stream.shutdown(Shutdown::Both);
                 return Ok(());
             }

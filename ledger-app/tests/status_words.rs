@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use ledger_app::{ApprovalPolicy, DeviceConfig, RunningApp, SoftwareDevice, heap, screen, sw};
+use ledger_app::{
+    ApprovalPolicy, DeviceConfig, NoAnswer, RunningApp, SoftwareDevice, heap, screen, sw,
+};
 
 const ACCOUNT_0: &str = "m/44'/60'/0'/0/0";
 
@@ -149,19 +151,36 @@ fn paths_the_os_refuses_are_6a15_or_6a12_for_an_address() {
             "{p}"
         );
     }
+}
 
-    // For a message the key is derived after the review, as on the device: the user sees the
-    // message, approves, and the device refuses.
-    let apdus = personal_sign_apdus(&path("m/44'/501'/0'/0'"), b"hi", 255);
-    assert_eq!(d.exchange(&apdus[0]), [0x6A, 0x80]);
-    let screens = d.take_screens();
-    assert_eq!(
-        screens.first().map(|s| s.title.as_str()),
-        Some(screen::REVIEW_MESSAGE)
-    );
-    assert!(!screens.iter().any(|s| s.title == screen::MESSAGE_SIGNED));
+#[test]
+fn a_message_at_a_refused_path_is_reviewed_then_the_app_exits_without_answering() {
+    let d = device();
+    // The key is derived only after the review, as on the device: the person sees the message
+    // and approves, then the app exits (the device shows its dashboard).
+    for p in ["m/44'/501'/0'/0'", "m/12381/3600/0/0"] {
+        d.set_running_app(RunningApp::Ethereum);
+        let apdus = personal_sign_apdus(&path(p), b"hi", 255);
+        assert_eq!(
+            d.exchange_checked(&apdus[0]),
+            Err(NoAnswer::AppExited),
+            "{p}"
+        );
+        let screens = d.take_screens();
+        assert_eq!(
+            screens.first().map(|s| s.title.as_str()),
+            Some(screen::REVIEW_MESSAGE)
+        );
+        assert!(!screens.iter().any(|s| s.title == screen::MESSAGE_SIGNED));
+        assert_eq!(d.running_app(), RunningApp::Dashboard);
+        assert_eq!(d.exchange(&app_config()), [0x6D, 0x02], "no app is open");
+    }
+    // Rejected, the review answers 6985 as for any message.
+    d.set_running_app(RunningApp::Ethereum);
     d.set_approval(ApprovalPolicy::Reject);
+    let apdus = personal_sign_apdus(&path("m/44'/501'/0'/0'"), b"hi", 255);
     assert_eq!(d.exchange(&apdus[0]), [0x69, 0x85]);
+    assert_eq!(d.running_app(), RunningApp::Ethereum);
 }
 
 #[test]

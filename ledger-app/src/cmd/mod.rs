@@ -56,6 +56,13 @@ impl Reply {
     }
 }
 
+/// The app exits instead of answering: the SDK's `LEDGER_ASSERT` ends the app (the device goes
+/// back to its dashboard; Speculos ends). The official app does so when an approved signature
+/// cannot be made, e.g. at a path the OS refuses to derive (`ui_common_sign_message.c`:
+/// `CX_ASSERT(bip32_derive_ecdsa_sign_rs_hash_256(...))`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AppExit;
+
 /// The device's screen and buttons, as the command handlers see them.
 pub(crate) trait Ui {
     /// Shows the review screens (logging them) and returns the user's choice.

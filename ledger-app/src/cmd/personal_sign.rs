@@ -12,7 +12,7 @@
 //! too big for the heap → `6A84` (see [`heap`]). The declared length is kept in 16 bits, so
 //! 65,536 and more wrap (the app signs a shorter message than the host meant).
 
-use super::{Reply, Ui};
+use super::{AppExit, Reply, Ui};
 use crate::apdu::{Command, P1_FIRST, P1_MORE};
 use crate::keys::{Seed, personal_message_digest};
 use crate::screen::{self, Screen};
@@ -100,52 +100,53 @@ pub mod heap {
 }
 
 /// Handles one `E0 08` APDU. `message` is the app context's message slot; on any error status
-/// the caller clears it (the app's `reset_app_context`).
+/// the caller clears it (the app's `reset_app_context`). [`AppExit`] when the user approved a
+/// message that cannot be signed: the app exits without answering.
 pub(crate) fn handle(
     cmd: &Command<'_>,
     message: &mut Option<MessageInProgress>,
     seed: &Seed,
     heap_size: usize,
     ui: &dyn Ui,
-) -> Reply {
+) -> Result<Reply, AppExit> {
     let chunk = match cmd.p1 {
         P1_FIRST => {
             if message.take().is_some() {
-                return Reply::status(sw::COMMAND_NOT_ALLOWED);
+                return Ok(Reply::status(sw::COMMAND_NOT_ALLOWED));
             }
             match first_chunk(cmd.data, heap_size) {
                 Ok((started, chunk)) => {
                     *message = Some(started);
                     chunk
                 }
-                Err(status) => return Reply::status(status),
+                Err(status) => return Ok(Reply::status(status)),
             }
         }
         P1_MORE => {
             if message.is_none() {
-                return Reply::status(sw::INCORRECT_DATA);
+                return Ok(Reply::status(sw::INCORRECT_DATA));
             }
             cmd.data
         }
-        _ => return Reply::status(sw::WRONG_P1_P2),
+        _ => return Ok(Reply::status(sw::WRONG_P1_P2)),
     };
 
     let Some(current) = message.as_mut() else {
-        return Reply::status(sw::INCORRECT_DATA);
+        return Ok(Reply::status(sw::INCORRECT_DATA));
     };
     if current.received.len() + chunk.len() > current.declared {
-        return Reply::status(sw::INCORRECT_DATA);
+        return Ok(Reply::status(sw::INCORRECT_DATA));
     }
     current.received.extend_from_slice(chunk);
     if current.received.len() < current.declared {
-        return Reply::status(sw::SUCCESS);
+        return Ok(Reply::status(sw::SUCCESS));
     }
 
     // Complete: the review happens now, and the app context goes back to idle whatever the
     // outcome (the reply to this APDU is the last thing the message produces).
     match message.take() {
         Some(complete) => review_and_sign(complete, seed, heap_size, ui),
-        None => Reply::status(sw::INCORRECT_DATA),
+        None => Ok(Reply::status(sw::INCORRECT_DATA)),
     }
 }
 
@@ -181,7 +182,7 @@ fn review_and_sign(
     seed: &Seed,
     heap_size: usize,
     ui: &dyn Ui,
-) -> Reply {
+) -> Result<Reply, AppExit> {
     let MessageInProgress {
         path,
         received,
@@ -189,22 +190,24 @@ fn review_and_sign(
         ..
     } = message;
     if received.len() > MAX_MESSAGE_LENGTH {
-        return Reply::status(sw::INCORRECT_DATA);
+        return Ok(Reply::status(sw::INCORRECT_DATA));
     }
     let as_text = screen::is_displayed_as_text(&received);
     let display = heap::charge(heap::display_len(received.len(), as_text));
     if heap_used.saturating_add(display) > heap_size {
-        return Reply::status(sw::INSUFFICIENT_MEMORY);
+        return Ok(Reply::status(sw::INSUFFICIENT_MEMORY));
     }
 
     if !ui.review(screen::personal_message_review(&received)) {
         ui.status(Screen::title(screen::MESSAGE_REJECTED));
-        return Reply::status(sw::CONDITIONS_NOT_SATISFIED);
+        return Ok(Reply::status(sw::CONDITIONS_NOT_SATISFIED));
     }
-    // The key is derived only when the user approves, as on the device: a path outside the
-    // allowed prefixes is therefore refused after the review.
-    if !path.is_allowed() {
-        return Reply::status(sw::INCORRECT_DATA);
+    // The key is derived only when the user approves, and the app asserts that signing worked
+    // (`CX_ASSERT` in `io_seproxyhal_touch_signMessage_ok`): at a path the OS refuses, the person
+    // reviews and approves, then the app exits without answering. Recorded from app 1.22.0
+    // (`ethapp-apdus.json`, `ps_path_coin_0_bitcoin_approve`, `ps_path_len_1_m/44'_approve`).
+    if path.refusal().is_some() {
+        return Err(AppExit);
     }
     let signature = seed
         .derive(&path)
@@ -212,11 +215,11 @@ fn review_and_sign(
     match signature {
         Ok(signature) => {
             ui.status(Screen::title(screen::MESSAGE_SIGNED));
-            Reply::signature(signature)
+            Ok(Reply::signature(signature))
         }
-        // Unreachable in practice (invalid child key or zero nonce); the app would fail with an
-        // internal error in the 0x6Fxx "technical problem" range.
-        Err(_) => Reply::status(0x6F00),
+        // An invalid child key or a zero nonce (probability about 2^-127): the same assertion
+        // fails.
+        Err(_) => Err(AppExit),
     }
 }
 

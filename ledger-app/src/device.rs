@@ -14,7 +14,7 @@ use crate::apdu::{
     INS_OS_GET_APP_AND_VERSION, INS_OS_QUIT_APP, INS_SIGN_PERSONAL_MESSAGE,
 };
 use crate::cmd::personal_sign::{MessageInProgress, heap};
-use crate::cmd::{AppExit, Reply, Ui, app_config, get_address, os, personal_sign};
+use crate::cmd::{AppExit, Reply, Ui, app_config, get_address, not_implemented, os, personal_sign};
 use crate::keys::Seed;
 use crate::{ApprovalPolicy, DerivationPath, Error, Screen, sw};
 
@@ -484,9 +484,11 @@ impl SoftwareDevice {
             (CLA_ETH, INS_SIGN_PERSONAL_MESSAGE) => {
                 personal_sign::handle(&cmd, &mut session.message, &self.seed, heap_size, &ui)?
             }
-            // Other Ethereum instructions (transactions, EIP-712, ...) are not implemented;
-            // they answer like an app that lacks them.
-            (CLA_ETH, _) => Reply::status(sw::INVALID_INS),
+            // Instructions of the app this device does not implement answer what the app
+            // answers to data it cannot use; any other instruction is unknown to the app too.
+            (CLA_ETH, _) => {
+                not_implemented::handle(&cmd).unwrap_or_else(|| Reply::status(sw::INVALID_INS))
+            }
             _ => Reply::status(sw::INVALID_CLA),
         };
         Ok(reply)

@@ -18,7 +18,7 @@
 //! ```
 //!
 //! - In process: call [`SoftwareDevice::exchange`] (or [`SoftwareDevice::exchange_checked`] to
-//!   see injected connection drops) with raw APDU bytes.
+//!   see why an APDU got no answer: an injected drop, or the app exiting) with raw APDU bytes.
 //! - Over TCP like Speculos: [`tcp::TcpServer::spawn_ephemeral`] in tests, or the `ledger-app`
 //!   binary.
 //!
@@ -31,6 +31,7 @@
 //! | `E0 08` SIGN ETH PERSONAL MESSAGE | `9000` per intermediate chunk, then `v ‖ r ‖ s` (v = 27/28) |
 //! | `B0 01` GET APP AND VERSION | `01 len "Ethereum" len "1.22.0" 01 flags` |
 //! | `B0 A7` QUIT APP | `9000`, then the dashboard is open |
+//! | `E0 04`, `E0 0A`, `E0 0C` (transactions, token info, EIP-712) | not implemented: the app's P1/P2 checks, then `6A80` or `6980` as the app refuses data it cannot use |
 //!
 //! Status words follow [`sw`]; the review screens follow [`screen`]; the message size limit
 //! follows [`heap`]. Any error status resets the app context, so a host can always retry.

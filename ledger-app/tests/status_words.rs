@@ -31,13 +31,19 @@ fn assert_idle(device: &SoftwareDevice) {
 }
 
 #[test]
-fn wrong_class_is_6e00_and_unknown_instruction_is_6d00() {
+fn wrong_class_is_6e00_unknown_instruction_6d00_and_unimplemented_ones_refuse_the_data() {
     let d = device();
     assert_eq!(d.exchange(&[0xE1, 0x06, 0, 0, 0]), [0x6E, 0x00]);
     assert_eq!(d.exchange(&[0x80, 0x02, 0, 0, 0]), [0x6E, 0x00]);
     assert_eq!(d.exchange(&[0xE0, 0x7E, 0, 0, 0]), [0x6D, 0x00]);
-    // Real instructions this device does not implement answer like an app without them.
-    assert_eq!(d.exchange(&[0xE0, 0x04, 0, 0, 0]), [0x6D, 0x00]);
+    // The app's instructions this device does not implement refuse the data as the app does
+    // (a transaction without a path, an unsigned token descriptor, EIP-712 v0 with blind
+    // signing off), with the app's P1/P2 checks first.
+    assert_eq!(d.exchange(&[0xE0, 0x04, 0, 0, 0]), [0x6A, 0x80]);
+    assert_eq!(d.exchange(&[0xE0, 0x04, 0x80, 0, 0]), [0x69, 0x80]);
+    assert_eq!(d.exchange(&[0xE0, 0x0A, 0, 0, 0]), [0x6A, 0x80]);
+    assert_eq!(d.exchange(&[0xE0, 0x0C, 0, 0, 0]), [0x6A, 0x80]);
+    assert_eq!(d.exchange(&[0xE0, 0x0C, 0, 2, 0]), [0x6B, 0x00]);
     // An unknown OS-class instruction is not the app's class.
     assert_eq!(d.exchange(&[0xB0, 0x55, 0, 0]), [0x6E, 0x00]);
 }

@@ -5,6 +5,7 @@
 
 pub(crate) mod app_config;
 pub(crate) mod get_address;
+pub(crate) mod not_implemented;
 pub(crate) mod os;
 pub(crate) mod personal_sign;
 

@@ -40,6 +40,7 @@ pub mod apdu;
 mod cmd;
 mod device;
 mod error;
+mod io;
 pub mod keys;
 pub mod path;
 pub mod policy;

@@ -51,17 +51,48 @@ fn wrong_class_is_6e00_unknown_instruction_6d00_and_unimplemented_ones_refuse_th
 #[test]
 fn apdu_length_must_be_4_or_5_plus_lc() {
     let d = device();
-    // Trailing Le after the data.
+    // A fresh app has answered nothing yet, so its first 6A87 carries no stale bytes (see the
+    // next test): trailing Le after the data.
     assert_eq!(d.exchange(&[0xE0, 0x06, 0, 0, 0, 0]), [0x6A, 0x87]);
     // Lc larger and smaller than the data.
     let mut a = get_address(&path(ACCOUNT_0), false, false);
     a[4] += 1;
-    assert_eq!(d.exchange(&a), [0x6A, 0x87]);
+    assert_eq!(sw(&d.exchange(&a)), 0x6A87);
     a[4] -= 2;
-    assert_eq!(d.exchange(&a), [0x6A, 0x87]);
+    assert_eq!(sw(&d.exchange(&a)), 0x6A87);
     // Too short for a header.
+    assert_eq!(sw(&d.exchange(&[0xE0, 0x06, 0])), 0x6A87);
+    assert_eq!(sw(&d.exchange(&[0xE0])), 0x6A87);
+    // An empty APDU is not answered at all.
+    assert_eq!(d.exchange_checked(&[]), Err(NoAnswer::EmptyApdu));
+    assert_eq!(sw(&d.exchange(&app_config())), 0x9000);
+}
+
+#[test]
+fn wrong_length_answers_carry_stale_bytes_of_the_io_buffer() {
+    let d = device();
+    // As app 1.22.0 answers (ethapp-apdus.json): the status word goes after as many bytes of
+    // the I/O buffer as the main loop's last answer had, i.e. the new APDU over the rest of
+    // that answer. Garbage a host must never parse.
+    assert_eq!(d.exchange(&[0xE0, 0xFF, 0, 0, 0]), [0x6D, 0x00]);
+    assert_eq!(d.exchange(&[0xE0, 0x06, 0]), [0xE0, 0x06, 0x6A, 0x87]);
+    assert_eq!(sw(&d.exchange(&app_config())), 0x9000);
+    assert_eq!(
+        d.exchange(&[0xE0, 0x06, 0]),
+        [0xE0, 0x06, 0x00, 0x00, 0x90, 0x00, 0x6A, 0x87]
+    );
+    // After a long answer, a long leak: the rest of the address answer.
+    let address = d.exchange(&get_address(&path(ACCOUNT_0), false, false));
+    let leaked = d.exchange(&[0xE0, 0x06, 0]);
+    assert_eq!(leaked.len(), address.len() + 2);
+    assert_eq!(leaked[3..address.len()], address[3..]);
+    // An answer sent after a review leaves the main loop's length at 0.
+    let _ = sign(&d, &path(ACCOUNT_0), b"hello");
     assert_eq!(d.exchange(&[0xE0, 0x06, 0]), [0x6A, 0x87]);
-    assert_eq!(d.exchange(&[]), [0x6A, 0x87]);
+    // Every one of them resets the app context, like any error.
+    assert_eq!(start_message(&d, 10, b"abc"), [0x90, 0x00]);
+    assert_eq!(sw(&d.exchange(&[0xE0, 0x08, 0x80])), 0x6A87);
+    assert_idle(&d);
 }
 
 #[test]
@@ -366,11 +397,12 @@ fn locked_device_answers_5515_to_everything_until_unlocked() {
         get_address(&path(ACCOUNT_0), false, false),
         vec![0xB0, 0x01, 0x00, 0x00],
         vec![0xE1, 0x00],
-        vec![],
         more(b"x"),
     ] {
         assert_eq!(d.exchange(&a), [0x55, 0x15], "{a:02x?}");
     }
+    // An empty APDU never gets an answer, locked or not.
+    assert_eq!(d.exchange_checked(&[]), Err(NoAnswer::EmptyApdu));
     d.set_locked(false);
     assert_eq!(sw(&d.exchange(&app_config())), 0x9000);
 

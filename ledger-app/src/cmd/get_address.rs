@@ -48,10 +48,11 @@ pub(crate) fn handle(cmd: &Command<'_>, seed: &Seed, ui: &dyn Ui) -> Reply {
     }
 
     let address = key.address_eip55();
-    if cmd.p1 == P1_CONFIRM {
+    let confirmed = cmd.p1 == P1_CONFIRM;
+    if confirmed {
         if !ui.review(screen::address_review(&address, chain_id)) {
             ui.status(Screen::title(screen::ADDRESS_REJECTED));
-            return Reply::status(sw::CONDITIONS_NOT_SATISFIED);
+            return Reply::status(sw::CONDITIONS_NOT_SATISFIED).after_review();
         }
         ui.status(Screen::title(screen::ADDRESS_VERIFIED));
     }
@@ -64,5 +65,9 @@ pub(crate) fn handle(cmd: &Command<'_>, seed: &Seed, ui: &dyn Ui) -> Reply {
     if cmd.p2 == P2_CHAINCODE {
         data.extend_from_slice(&key.chain_code());
     }
-    Reply::ok(data)
+    if confirmed {
+        Reply::ok(data).after_review()
+    } else {
+        Reply::ok(data)
+    }
 }

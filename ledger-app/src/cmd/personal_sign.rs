@@ -200,7 +200,7 @@ fn review_and_sign(
 
     if !ui.review(screen::personal_message_review(&received)) {
         ui.status(Screen::title(screen::MESSAGE_REJECTED));
-        return Ok(Reply::status(sw::CONDITIONS_NOT_SATISFIED));
+        return Ok(Reply::status(sw::CONDITIONS_NOT_SATISFIED).after_review());
     }
     // The key is derived only when the user approves, and the app asserts that signing worked
     // (`CX_ASSERT` in `io_seproxyhal_touch_signMessage_ok`): at a path the OS refuses, the person

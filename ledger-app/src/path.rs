@@ -27,10 +27,11 @@ pub const ALLOWED_PREFIXES: &[&[u32]] = &[
 /// Why the OS refuses to derive a path for the Ethereum app, as Speculos models the device OS
 /// (`src/bolos/os_bip32.c`, `sys_os_perso_derive_node_with_seed_key`), checked in this order.
 ///
-/// GET ETH PUBLIC ADDRESS answers the refusal's status word at once. SIGN ETH PERSONAL MESSAGE
-/// derives only after the review, and the app exits instead of answering (its
-/// `CX_ASSERT` on the signing call fails): both recorded from app 1.22.0
-/// (`ethapp-apdus.json`).
+/// GET ETH PUBLIC ADDRESS answers the refusal's status word at once (recorded from app 1.22.0
+/// for both kinds, `ethapp-apdus.json`). SIGN ETH PERSONAL MESSAGE derives only after the
+/// review, and the app exits instead of answering, because its `CX_ASSERT` on the signing call
+/// fails (recorded for [`Self::Forbidden`] paths; the SDK's `os_derive_bip32_with_seed_no_throw`
+/// returns either exception as the same kind of error, so [`Self::NotHardened`] ones exit too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PathRefusal {
     /// No hardened component: deriving from the master key needs

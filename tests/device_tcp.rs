@@ -352,9 +352,35 @@ fn path_outside_the_ethereum_tree_is_refused_by_the_device() {
     assert!(!bitcoin.is_ethereum());
     let error = rig.app.address(&bitcoin).unwrap_err();
     assert!(
-        matches!(error.status_word(), Some(0x6A80) | Some(0x6A15)),
+        matches!(error, DeviceError::PathRefused { status: 0x6A15 }),
         "{error:?}"
     );
+    assert_eq!(error.kind(), DeviceErrorKind::InvalidRequest);
+    let unhardened: DerivationPath = "m/12381/3600/0/0".parse().unwrap();
+    let error = rig.app.address(&unhardened).unwrap_err();
+    assert!(
+        matches!(error, DeviceError::PathRefused { status: 0x6A12 }),
+        "{error:?}"
+    );
+    // A signer reads the address first, so it never gets as far as a message the app would
+    // review and then exit on without answering.
+    let error = LedgerSigner::connect(rig.app.clone(), bitcoin.clone()).unwrap_err();
+    assert!(
+        matches!(error, DeviceError::PathRefused { .. }),
+        "{error:?}"
+    );
+    assert_eq!(rig.device.apdu_count(), 3);
+    // Asked directly, the app reviews, the person approves, and the app exits: the connection
+    // is closed and the device shows its dashboard.
+    let error = rig
+        .app
+        .sign_personal_message(&bitcoin, b"hello")
+        .unwrap_err();
+    assert!(
+        matches!(error, DeviceError::Disconnected { .. }),
+        "{error:?}"
+    );
+    assert_eq!(rig.device.running_app(), RunningApp::Dashboard);
 }
 
 #[test]

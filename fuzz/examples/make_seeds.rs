@@ -82,6 +82,7 @@ fn main() {
     let v0 = &vectors[0];
 
     device_seeds();
+    official_apdu_seeds();
     identity_seeds(vectors);
     keystore_seeds(vectors);
     auth_seeds(vectors);
@@ -237,6 +238,34 @@ fn device_seeds() {
             seed.extend(encode_records_u16(apdus.iter().map(Vec::as_slice)));
             write("software_device", &format!("{name}_cfg{config:02x}"), &seed);
         }
+    }
+}
+
+/// `software_device`: every case the official Ethereum app 1.22.0 answered in Speculos
+/// (`../shared/vectors/ethapp-apdus.json`, or the file named by `XMTP_APDU_VECTORS`), after the
+/// reset APDU the recording starts each case with; reviews approved or rejected as recorded.
+fn official_apdu_seeds() {
+    let path = std::env::var_os("XMTP_APDU_VECTORS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/ethapp-apdus.json"),
+        PathBuf::from,
+    );
+    let text =
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let recording: Value = serde_json::from_str(&text).expect("json");
+    for case in recording["cases"].as_array().expect("cases array") {
+        let name: String = case["name"]
+            .as_str()
+            .expect("name")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        // Config bit 1: reviews rejected.
+        let config = if case["user"] == "reject" { 0x02 } else { 0x00 };
+        let mut apdus = vec![vec![0xE0, 0xFF, 0x00, 0x00, 0x00]];
+        apdus.extend(case["apdus"].as_array().expect("apdus").iter().map(hex));
+        let mut seed = vec![config];
+        seed.extend(encode_records_u16(apdus.iter().map(Vec::as_slice)));
+        write("software_device", &format!("official_{name}"), &seed);
     }
 }
 

@@ -8,9 +8,14 @@
 //! (instead of 16 KiB), bits 4–5 the open app (Ethereum, Ethereum, dashboard, another app).
 //!
 //! Invariants, besides never panicking:
-//! - every answer is delivered (no fault is set) and is `data ‖ SW`, at least 2 bytes; an
-//!   error status word carries no data; a locked device answers `5515` to everything; bytes
-//!   that are not an APDU (`Lc` not matching) answer `6A87`;
+//! - every answer is delivered (no fault is set) and is `data ‖ SW`, at least 2 bytes, except
+//!   for an empty APDU (never answered, as by the official app) and for a complete message at a
+//!   path the OS refuses, once approved (the app exits, as the official app does); an error
+//!   status word carries no data, except `6A87`, whose data is stale bytes of the app's I/O
+//!   buffer starting with the APDU itself (the official app's defect, modelled); a locked
+//!   device answers `5515` to everything; bytes that are not an APDU (`Lc` not matching)
+//!   answer `6A87`, unless they start with an OS command header (`B0 INS P1 P2`, read before
+//!   any length check);
 //! - `E0 06` succeeds with exactly `flags 1 22 0`;
 //! - a successful `E0 02` answer is accepted by the host's parser (`EthApp::get_address` over
 //!   that answer) and names the device's own address for the path sent;
@@ -23,7 +28,7 @@
 use fuzz_support::{FixedAnswer, records_u16};
 use std::sync::LazyLock;
 
-use ledger_app::{ApprovalPolicy, RunningApp, SoftwareDevice};
+use ledger_app::{ApprovalPolicy, NoAnswer, RunningApp, SoftwareDevice};
 use libfuzzer_sys::fuzz_target;
 use xmtp_ledger::device::{AddressOptions, DerivationPath, EthApp};
 use xmtp_ledger::identity::{Address, WalletSignature};
@@ -41,11 +46,12 @@ struct Stream {
     bytes: Option<Vec<u8>>,
 }
 
-/// Splits a complete stream into (path, message), or `None` if it is not one.
+/// Splits a complete stream into (path, message), or `None` if it is not one. The app keeps
+/// the declared length in 16 bits (`uint16_t msg_length`), so 65,536 and more wrap.
 fn split_stream(stream: &[u8]) -> Option<(ledger_app::DerivationPath, &[u8])> {
     let (path, rest) = ledger_app::DerivationPath::read_apdu(stream)?;
     let (len, message) = rest.split_first_chunk::<4>()?;
-    (u32::from_be_bytes(*len) as usize == message.len()).then_some((path, message))
+    (usize::from(u32::from_be_bytes(*len) as u16) == message.len()).then_some((path, message))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -76,11 +82,37 @@ fuzz_target!(|data: &[u8]| {
 
     let mut stream = Stream::default();
     for apdu in records_u16(rest) {
-        let answer = device
-            .exchange_checked(apdu)
-            .expect("no fault set: every answer is delivered");
+        let answer = match device.exchange_checked(apdu) {
+            Ok(answer) => answer,
+            Err(NoAnswer::EmptyApdu) => {
+                assert!(apdu.is_empty(), "a non-empty APDU went unanswered");
+                continue;
+            }
+            Err(NoAnswer::AppExited) => {
+                // Only the last chunk of an approved message at a path the OS refuses.
+                let command = ledger_app::apdu::Command::parse(apdu).expect("exit on an APDU");
+                assert_eq!((command.cla, command.ins, locked), (0xE0, 0x08, false));
+                let mut sent = match command.p1 {
+                    0x00 => Vec::new(),
+                    _ => stream.bytes.take().expect("exit without a message"),
+                };
+                sent.extend_from_slice(command.data);
+                let (path, _) = split_stream(&sent).expect("exit before the message was complete");
+                assert!(path.refusal().is_some(), "exit at an allowed path {path}");
+                stream.bytes = None;
+                continue;
+            }
+            Err(NoAnswer::Dropped) => panic!("no fault set, yet the answer was dropped"),
+        };
         let (body, status) = ledger_app::sw::split_answer(&answer).expect("answer has a SW");
-        if status != 0x9000 {
+        if status == 0x6A87 {
+            let n = body.len().min(apdu.len());
+            assert_eq!(
+                body[..n],
+                apdu[..n],
+                "6A87's stale data starts with the APDU"
+            );
+        } else if status != 0x9000 {
             assert!(body.is_empty(), "error {status:04x} with data");
         }
         if locked {
@@ -88,7 +120,9 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         let Some(command) = ledger_app::apdu::Command::parse(apdu) else {
-            assert_eq!(answer, [0x6A, 0x87]);
+            if !(apdu.len() >= 4 && apdu[0] == 0xB0) {
+                assert_eq!(status, 0x6A87);
+            }
             continue;
         };
         match (command.cla, command.ins) {

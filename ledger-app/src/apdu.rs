@@ -16,6 +16,12 @@ pub const INS_GET_PUBLIC_KEY: u8 = 0x02;
 pub const INS_GET_APP_CONFIGURATION: u8 = 0x06;
 /// SIGN ETH PERSONAL MESSAGE (EIP-191).
 pub const INS_SIGN_PERSONAL_MESSAGE: u8 = 0x08;
+/// SIGN ETH TRANSACTION (not implemented here; see `cmd/not_implemented.rs`).
+pub const INS_SIGN_TRANSACTION: u8 = 0x04;
+/// PROVIDE ERC 20 TOKEN INFORMATION (not implemented here).
+pub const INS_PROVIDE_ERC20_TOKEN_INFORMATION: u8 = 0x0A;
+/// SIGN ETH EIP 712 (not implemented here).
+pub const INS_SIGN_EIP712: u8 = 0x0C;
 /// OS: GET APP AND VERSION (`B0 01 00 00`).
 pub const INS_OS_GET_APP_AND_VERSION: u8 = 0x01;
 /// OS: quit the running app and go back to the dashboard (`B0 A7 00 00`).

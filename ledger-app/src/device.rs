@@ -10,11 +10,12 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::apdu::{
-    CLA_ETH, CLA_OS, Command, INS_GET_APP_CONFIGURATION, INS_GET_PUBLIC_KEY,
-    INS_OS_GET_APP_AND_VERSION, INS_OS_QUIT_APP, INS_SIGN_PERSONAL_MESSAGE,
+    CLA_ETH, CLA_OS, Command, INS_GET_APP_CONFIGURATION, INS_GET_PUBLIC_KEY, INS_OS_QUIT_APP,
+    INS_SIGN_PERSONAL_MESSAGE,
 };
 use crate::cmd::personal_sign::{MessageInProgress, heap};
-use crate::cmd::{Reply, Ui, app_config, get_address, os, personal_sign};
+use crate::cmd::{AppExit, Reply, Ui, app_config, get_address, not_implemented, os, personal_sign};
+use crate::io::{IoBuffer, Sender};
 use crate::keys::Seed;
 use crate::{ApprovalPolicy, DerivationPath, Error, Screen, sw};
 
@@ -124,7 +125,7 @@ impl RunningApp {
 ///
 /// A dropped exchange is processed by the device (state changes, signatures are made and
 /// remembered) but its answer is never delivered: the TCP server closes the socket, and
-/// [`SoftwareDevice::exchange_checked`] returns [`Dropped`].
+/// [`SoftwareDevice::exchange_checked`] returns [`NoAnswer::Dropped`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DropConnection {
     /// Always answer (the default).
@@ -153,11 +154,34 @@ pub struct Faults {
     pub stale_signature: bool,
 }
 
-/// Returned by [`SoftwareDevice::exchange_checked`] when a [`DropConnection`] fault swallowed
-/// the answer: the transport should report a disconnected device.
+/// Returned by [`SoftwareDevice::exchange_checked`] when an APDU gets no answer. A transport
+/// should report a disconnected device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the device dropped the connection without answering")]
-pub struct Dropped;
+pub enum NoAnswer {
+    /// A [`DropConnection`] fault swallowed the answer.
+    #[error("the device dropped the connection without answering")]
+    Dropped,
+    /// The Ethereum app exited without answering, as the official app does when the person
+    /// approves a message it then cannot sign (a derivation path the OS refuses); the device
+    /// shows its dashboard until the app is opened again ([`SoftwareDevice::set_running_app`]).
+    #[error(
+        "the Ethereum app exited without answering (it cannot sign at a derivation path the \
+         device refuses); the device shows its dashboard"
+    )]
+    AppExited,
+    /// An empty APDU: the device waits for the next one without answering. Over TCP the
+    /// connection stays open.
+    #[error("the device does not answer an empty APDU")]
+    EmptyApdu,
+}
+
+impl NoAnswer {
+    /// Whether the link to the device ends with this exchange (a dropped connection, or the app
+    /// gone as Speculos ends with it); an empty APDU leaves it open.
+    pub fn closes_connection(self) -> bool {
+        !matches!(self, Self::EmptyApdu)
+    }
+}
 
 /// A function told about every screen the device shows, in order (the binary prints them).
 pub type ScreenListener = dyn Fn(&Screen) + Send + Sync;
@@ -249,12 +273,25 @@ struct Settings {
     /// from a clean app context. (A flag rather than clearing the session directly, so that
     /// these setters never wait for, or deadlock with, an exchange in progress.)
     reset_pending: bool,
+    /// Set when an app was opened: the next exchange starts it afresh, with a zeroed I/O
+    /// buffer (same reason for a flag).
+    app_started: bool,
+}
+
+/// The settings the Ethereum app's commands read, copied for one exchange.
+struct AppSettings {
+    version: AppVersion,
+    blind_signing: bool,
+    heap_size: usize,
+    approval: ApprovalPolicy,
 }
 
 /// The app context: what survives between APDUs.
 #[derive(Default)]
 struct Session {
     message: Option<MessageInProgress>,
+    /// The Ethereum app's I/O buffer (see [`crate::io`]).
+    io: IoBuffer,
     /// The last signature made, for the stale-signature fault.
     last_signature: Option<Zeroizing<[u8; 65]>>,
 }
@@ -329,6 +366,7 @@ impl SoftwareDevice {
                 faults: Faults::default(),
                 listener: None,
                 reset_pending: false,
+                app_started: false,
             }),
             screens: Mutex::new(VecDeque::new()),
             apdus: Mutex::new(VecDeque::new()),
@@ -348,24 +386,31 @@ impl SoftwareDevice {
     /// Sends one APDU and returns the answer: data followed by the 2-byte big-endian status
     /// word. This is the device's only input.
     ///
-    /// If a [`DropConnection`] fault swallows the answer this returns an empty vector (no status
-    /// word), which a transport must treat as a broken link; use [`Self::exchange_checked`] to
-    /// see the drop as such.
+    /// If the APDU gets no answer ([`NoAnswer`]) this returns an empty vector (no status word),
+    /// which a transport must treat as a broken link; use [`Self::exchange_checked`] to see why.
     pub fn exchange(&self, apdu: &[u8]) -> Vec<u8> {
         self.exchange_checked(apdu).unwrap_or_default()
     }
 
-    /// Like [`Self::exchange`], but reports a dropped connection as [`Dropped`].
-    pub fn exchange_checked(&self, apdu: &[u8]) -> Result<Vec<u8>, Dropped> {
+    /// Like [`Self::exchange`], but says why an APDU got no answer.
+    pub fn exchange_checked(&self, apdu: &[u8]) -> Result<Vec<u8>, NoAnswer> {
         let mut session = lock(&self.session);
         self.apdu_count.fetch_add(1, Ordering::SeqCst);
         push_capped(&mut lock(&self.apdus), apdu.to_vec(), APDU_LOG_CAP);
 
-        let mut reply = self.dispatch(apdu, &mut session);
-        if reply.sw != sw::SUCCESS {
-            // Any error resets the app context (`reset_app_context` in the app's main loop).
-            session.message = None;
+        // The SDK's I/O loop waits on until an APDU has at least one byte (`io_exchange` loops
+        // while the received length is 0), and Speculos drops a zero-length frame: no answer,
+        // and nothing changes. Recorded from app 1.22.0 (`ethapp-apdus.json`,
+        // `empty_frame_then_config`).
+        if apdu.is_empty() {
+            return Err(NoAnswer::EmptyApdu);
         }
+        let Ok(mut reply) = self.dispatch(apdu, &mut session) else {
+            // The app is gone: the device is back on its dashboard, with nothing in progress.
+            session.message = None;
+            lock(&self.settings).running_app = RunningApp::Dashboard;
+            return Err(NoAnswer::AppExited);
+        };
 
         let faults = lock(&self.settings).faults.clone();
         if reply.is_signature {
@@ -410,70 +455,137 @@ impl SoftwareDevice {
             // The signature bytes may be a secret to the host (XMTP's Enable Identity
             // signature encrypts its keys): wipe the undelivered copy.
             zeroize::Zeroize::zeroize(&mut reply.data);
-            return Err(Dropped);
+            return Err(NoAnswer::Dropped);
         }
         Ok(reply.into_answer())
     }
 
-    fn dispatch(&self, apdu: &[u8], session: &mut Session) -> Reply {
-        let (locked, running_app, version, blind_signing, heap_size, approval) = {
+    fn dispatch(&self, apdu: &[u8], session: &mut Session) -> Result<Reply, AppExit> {
+        let (locked, running_app, app) = {
             let mut s = lock(&self.settings);
             if std::mem::take(&mut s.reset_pending) {
                 session.message = None;
             }
-            (
-                s.locked,
-                s.running_app.clone(),
-                s.app_version,
-                s.blind_signing,
-                s.heap_size,
-                s.approval.clone(),
-            )
+            if std::mem::take(&mut s.app_started) {
+                session.io = IoBuffer::default();
+            }
+            let app = AppSettings {
+                version: s.app_version,
+                blind_signing: s.blind_signing,
+                heap_size: s.heap_size,
+                approval: s.approval.clone(),
+            };
+            (s.locked, s.running_app.clone(), app)
         };
-        // The OS answers the lock screen's status word to anything, before any parsing.
+        // The OS answers the lock screen's status word to anything, before any parsing
+        // (`os_io_legacy.c io_legacy_apdu_rx`), into the open app's I/O buffer.
         if locked {
-            return Reply::status(sw::LOCKED_DEVICE);
+            let reply = Reply::status(sw::LOCKED_DEVICE);
+            if running_app == RunningApp::Ethereum {
+                session.io.send(&reply, Sender::Os);
+            }
+            return Ok(reply);
         }
-        let Some(cmd) = Command::parse(apdu) else {
-            return Reply::status(sw::WRONG_DATA_LENGTH);
-        };
-        if cmd.cla == CLA_OS && cmd.ins == INS_OS_QUIT_APP && running_app != RunningApp::Dashboard {
-            lock(&self.settings).running_app = RunningApp::Dashboard;
-            session.message = None;
-            return Reply::status(sw::SUCCESS);
-        }
-        match &running_app {
-            RunningApp::Dashboard => return os::dashboard(&cmd),
+        let (name, version, eth_sw) = match &running_app {
+            RunningApp::Ethereum => return self.ethereum_app(apdu, session, &app),
+            RunningApp::Dashboard => {
+                return Ok(match Command::parse(apdu) {
+                    Some(cmd) => os::dashboard(&cmd),
+                    None => Reply::status(sw::WRONG_DATA_LENGTH),
+                });
+            }
             RunningApp::Other {
                 name,
                 version,
                 eth_sw,
-            } => return os::other_app(&cmd, name, version, *eth_sw),
-            RunningApp::Ethereum => {}
+            } => (name, version, *eth_sw),
+        };
+        let Some(cmd) = Command::parse(apdu) else {
+            return Ok(Reply::status(sw::WRONG_DATA_LENGTH));
+        };
+        if cmd.cla == CLA_OS && cmd.ins == INS_OS_QUIT_APP {
+            lock(&self.settings).running_app = RunningApp::Dashboard;
+            return Ok(Reply::status(sw::SUCCESS));
+        }
+        Ok(os::other_app(&cmd, name, version, eth_sw))
+    }
+
+    /// The Ethereum app with the SDK around it: the OS's own commands, then the app's main loop
+    /// (`app-ethereum src/main.c app_main`): length check, dispatch, and a reset of the app
+    /// context after any error status.
+    fn ethereum_app(
+        &self,
+        apdu: &[u8],
+        session: &mut Session,
+        app: &AppSettings,
+    ) -> Result<Reply, AppExit> {
+        if let Some(command) = os::default_apdu(apdu) {
+            let reply = match command {
+                os::DefaultApdu::AppAndVersion => {
+                    os::app_and_version(ETHEREUM_APP_NAME, &app.version.to_string())
+                }
+                os::DefaultApdu::QuitApp => {
+                    lock(&self.settings).running_app = RunningApp::Dashboard;
+                    session.message = None;
+                    Reply::status(sw::SUCCESS)
+                }
+                os::DefaultApdu::Refused(status) => Reply::status(status),
+            };
+            session.io.send(&reply, Sender::Os);
+            return Ok(reply);
         }
 
+        session.io.receive(apdu);
+        let reply = match Command::parse(apdu) {
+            Some(cmd) => {
+                let reply = self.ethereum_command(&cmd, session, app)?;
+                let sender = if reply.after_review {
+                    Sender::Review
+                } else {
+                    Sender::MainLoop
+                };
+                session.io.send(&reply, sender);
+                reply
+            }
+            None => session.io.wrong_length(),
+        };
+        if reply.sw != sw::SUCCESS {
+            // `reset_app_context` in the main loop.
+            session.message = None;
+        }
+        Ok(reply)
+    }
+
+    /// The app's `handleApdu`: one well-formed command to its handler.
+    fn ethereum_command(
+        &self,
+        cmd: &Command<'_>,
+        session: &mut Session,
+        app: &AppSettings,
+    ) -> Result<Reply, AppExit> {
         let ui = DeviceUi {
             device: self,
-            approval,
+            approval: app.approval.clone(),
         };
-        match (cmd.cla, cmd.ins) {
-            (CLA_OS, INS_OS_GET_APP_AND_VERSION) => {
-                os::app_and_version(ETHEREUM_APP_NAME, &version.to_string())
+        Ok(match (cmd.cla, cmd.ins) {
+            (CLA_ETH, INS_GET_APP_CONFIGURATION) => {
+                app_config::handle(app.version, app.blind_signing)
             }
-            (CLA_ETH, INS_GET_APP_CONFIGURATION) => app_config::handle(version, blind_signing),
             (CLA_ETH, INS_GET_PUBLIC_KEY) => {
                 // The handler resets the app context before anything else.
                 session.message = None;
-                get_address::handle(&cmd, &self.seed, &ui)
+                get_address::handle(cmd, &self.seed, &ui)
             }
             (CLA_ETH, INS_SIGN_PERSONAL_MESSAGE) => {
-                personal_sign::handle(&cmd, &mut session.message, &self.seed, heap_size, &ui)
+                personal_sign::handle(cmd, &mut session.message, &self.seed, app.heap_size, &ui)?
             }
-            // Other Ethereum instructions (transactions, EIP-712, ...) are not implemented;
-            // they answer like an app that lacks them.
-            (CLA_ETH, _) => Reply::status(sw::INVALID_INS),
+            // Instructions of the app this device does not implement answer what the app
+            // answers to data it cannot use; any other instruction is unknown to the app too.
+            (CLA_ETH, _) => {
+                not_implemented::handle(cmd).unwrap_or_else(|| Reply::status(sw::INVALID_INS))
+            }
             _ => Reply::status(sw::INVALID_CLA),
-        }
+        })
     }
 
     fn show(&self, screen: Screen) {
@@ -509,11 +621,12 @@ impl SoftwareDevice {
         lock(&self.settings).locked
     }
 
-    /// Opens an app (or the dashboard); the Ethereum app context is reset.
+    /// Opens an app (or the dashboard); the Ethereum app starts afresh.
     pub fn set_running_app(&self, app: RunningApp) {
         let mut settings = lock(&self.settings);
         settings.running_app = app;
         settings.reset_pending = true;
+        settings.app_started = true;
     }
 
     /// What is running.

@@ -18,7 +18,7 @@
 //! ```
 //!
 //! - In process: call [`SoftwareDevice::exchange`] (or [`SoftwareDevice::exchange_checked`] to
-//!   see injected connection drops) with raw APDU bytes.
+//!   see why an APDU got no answer: an injected drop, or the app exiting) with raw APDU bytes.
 //! - Over TCP like Speculos: [`tcp::TcpServer::spawn_ephemeral`] in tests, or the `ledger-app`
 //!   binary.
 //!
@@ -31,6 +31,7 @@
 //! | `E0 08` SIGN ETH PERSONAL MESSAGE | `9000` per intermediate chunk, then `v ‖ r ‖ s` (v = 27/28) |
 //! | `B0 01` GET APP AND VERSION | `01 len "Ethereum" len "1.22.0" 01 flags` |
 //! | `B0 A7` QUIT APP | `9000`, then the dashboard is open |
+//! | `E0 04`, `E0 0A`, `E0 0C` (transactions, token info, EIP-712) | not implemented: the app's P1/P2 checks, then `6A80` or `6980` as the app refuses data it cannot use |
 //!
 //! Status words follow [`sw`]; the review screens follow [`screen`]; the message size limit
 //! follows [`heap`]. Any error status resets the app context, so a host can always retry.
@@ -39,6 +40,7 @@ pub mod apdu;
 mod cmd;
 mod device;
 mod error;
+mod io;
 pub mod keys;
 pub mod path;
 pub mod policy;
@@ -48,10 +50,10 @@ pub mod tcp;
 
 pub use cmd::app_config::{FLAG_BLIND_SIGNING, FLAG_EXTERNAL_TOKEN_INFO};
 pub use cmd::os::{DASHBOARD_NAME, DASHBOARD_VERSION};
+pub use cmd::personal_sign::MAX_MESSAGE_LENGTH;
 pub use cmd::personal_sign::heap;
-pub use cmd::personal_sign::{MAX_DECLARED_LENGTH, MAX_MESSAGE_LENGTH};
 pub use device::{
-    APDU_LOG_CAP, AppVersion, DeviceConfig, DropConnection, Dropped, ETHEREUM_APP_NAME, Faults,
+    APDU_LOG_CAP, AppVersion, DeviceConfig, DropConnection, ETHEREUM_APP_NAME, Faults, NoAnswer,
     RunningApp, SCREEN_LOG_CAP, SPECULOS_MNEMONIC, ScreenListener, SoftwareDevice, TEST_MNEMONIC,
 };
 pub use error::Error;

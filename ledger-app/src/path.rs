@@ -11,13 +11,45 @@ pub const HARDENED: u32 = 0x8000_0000;
 /// Most components a path may have (`MAX_BIP32_PATH` in the Ledger SDK).
 pub const MAX_COMPONENTS: usize = 10;
 
-/// Path prefixes the Ethereum app is installed with (`PATH_APP_LOAD_PARAMS`), as components.
+/// Path prefixes the Ethereum app is installed with (`PATH_APP_LOAD_PARAMS` in
+/// `makefile_conf/chain/ethereum.mk`: `44'/60'`, `45'`, and `12381/3600` for its ETH2 keys), as
+/// components.
 ///
-/// The OS refuses any derivation that does not start with one of these. The current app maps the
-/// failed derivation to [`crate::sw::INCORRECT_DATA`] (`0x6A80`), and so does this device (older
-/// apps surfaced it as [`crate::sw::LEGACY_FORBIDDEN_PATH`]). The app also lists `12381/3600` for
-/// its BLS commands, which this device does not implement, so that prefix is refused too.
-pub const ALLOWED_PREFIXES: &[&[u32]] = &[&[44 | HARDENED, 60 | HARDENED], &[45 | HARDENED]];
+/// The OS refuses to derive any path that does not start with one of these (see
+/// [`PathRefusal`]). Speculos checks the prefix whatever the curve, so a secp256k1 key under
+/// `12381/3600` with a hardened component is derived like any other.
+pub const ALLOWED_PREFIXES: &[&[u32]] = &[
+    &[44 | HARDENED, 60 | HARDENED],
+    &[45 | HARDENED],
+    &[12381, 3600],
+];
+
+/// Why the OS refuses to derive a path for the Ethereum app, as Speculos models the device OS
+/// (`src/bolos/os_bip32.c`, `sys_os_perso_derive_node_with_seed_key`), checked in this order.
+///
+/// GET ETH PUBLIC ADDRESS answers the refusal's status word at once (recorded from app 1.22.0
+/// for both kinds, `ethapp-apdus.json`). SIGN ETH PERSONAL MESSAGE derives only after the
+/// review, and the app exits instead of answering, because its `CX_ASSERT` on the signing call
+/// fails (recorded for [`Self::Forbidden`] paths; the SDK's `os_derive_bip32_with_seed_no_throw`
+/// returns either exception as the same kind of error, so [`Self::NotHardened`] ones exit too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathRefusal {
+    /// No hardened component: deriving from the master key needs
+    /// `APPLICATION_FLAG_DERIVE_MASTER`, which the Ethereum app does not set.
+    NotHardened,
+    /// Not under any of [`ALLOWED_PREFIXES`].
+    Forbidden,
+}
+
+impl PathRefusal {
+    /// The status word GET ETH PUBLIC ADDRESS answers.
+    pub fn status_word(self) -> u16 {
+        match self {
+            Self::NotHardened => crate::sw::PATH_NOT_HARDENED,
+            Self::Forbidden => crate::sw::PATH_FORBIDDEN,
+        }
+    }
+}
 
 /// A BIP-32 path: 1 to [`MAX_COMPONENTS`] components, hardened ones with [`HARDENED`] set.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -89,11 +121,19 @@ impl DerivationPath {
         Some((Self(components), rest))
     }
 
-    /// Whether the OS lets the Ethereum app derive this path (see [`ALLOWED_PREFIXES`]).
-    pub fn is_allowed(&self) -> bool {
-        ALLOWED_PREFIXES
+    /// Whether and why the OS refuses to let the Ethereum app derive this path (see
+    /// [`PathRefusal`]); `None` when it may.
+    pub fn refusal(&self) -> Option<PathRefusal> {
+        if self.0.iter().all(|c| c & HARDENED == 0) {
+            Some(PathRefusal::NotHardened)
+        } else if ALLOWED_PREFIXES
             .iter()
             .any(|prefix| self.0.starts_with(prefix))
+        {
+            None
+        } else {
+            Some(PathRefusal::Forbidden)
+        }
     }
 }
 
@@ -207,20 +247,28 @@ mod tests {
     }
 
     #[test]
-    fn only_eth_prefixes_are_allowed() {
-        let allowed = ["m/44'/60'/0'/0/0", "m/44'/60'", "m/45'", "m/45'/1/2"];
-        let refused = [
-            "m/44'",
-            "m/44'/0'/0'/0/0",
-            "m/44/60/0/0/0",
-            "m/12381/3600/0/0",
-            "m/0",
+    fn only_the_app_prefixes_with_a_hardened_component_are_allowed() {
+        let allowed = [
+            "m/44'/60'/0'/0/0",
+            "m/44'/60'",
+            "m/45'",
+            "m/45'/1/2",
+            "m/12381/3600/0'/0",
         ];
+        let forbidden = ["m/44'", "m/44'/0'/0'/0/0", "m/44'/60/0'/0/0", "m/0'"];
+        let not_hardened = ["m/44/60/0/0/0", "m/12381/3600/0/0", "m/0"];
         for p in allowed {
-            assert!(p.parse::<DerivationPath>().unwrap().is_allowed(), "{p}");
+            assert_eq!(p.parse::<DerivationPath>().unwrap().refusal(), None, "{p}");
         }
-        for p in refused {
-            assert!(!p.parse::<DerivationPath>().unwrap().is_allowed(), "{p}");
+        for p in forbidden {
+            let refusal = p.parse::<DerivationPath>().unwrap().refusal();
+            assert_eq!(refusal, Some(PathRefusal::Forbidden), "{p}");
         }
+        for p in not_hardened {
+            let refusal = p.parse::<DerivationPath>().unwrap().refusal();
+            assert_eq!(refusal, Some(PathRefusal::NotHardened), "{p}");
+        }
+        assert_eq!(PathRefusal::Forbidden.status_word(), 0x6A15);
+        assert_eq!(PathRefusal::NotHardened.status_word(), 0x6A12);
     }
 }

@@ -28,12 +28,28 @@ pub const LOCKED_DEVICE: u16 = 0x5515;
 pub const DASHBOARD_CLA_NOT_SUPPORTED: u16 = 0x6E01;
 /// Dashboard answer to a `0xE0`-class command it does not know (ledger-live `UNKNOWN_APDU`).
 pub const DASHBOARD_UNKNOWN_APDU: u16 = 0x6D02;
-/// Older apps' answer to a derivation outside the allowed path prefixes (see
-/// [`crate::path::ALLOWED_PREFIXES`]): the OS refuses with `OS_ERR_FORBIDDEN`, reported as the
-/// legacy exception `0x4215`, which the app's error handler maps to `0x6800 | (e & 0x7FF)`.
-/// Current app code maps the failed derivation to [`INCORRECT_DATA`] instead, and so does this
-/// device; hosts should read both as "path refused". This device never sends it.
-pub const LEGACY_FORBIDDEN_PATH: u16 = 0x6A15;
+/// The status word the app's main loop answers for an error code that is not a status word
+/// (`app-ethereum src/main.c`: `SWO_NOT_SUPPORTED_ERROR_NO_INFO | (sw & 0x7FF)` whenever
+/// `(sw & 0xF000) != 0x6000`). OS exceptions reach hosts this way.
+pub const fn from_os_error(error: u16) -> u16 {
+    if error & 0xF000 == 0x6000 {
+        error
+    } else {
+        0x6800 | (error & 0x7FF)
+    }
+}
+
+/// The OS refused to derive a path outside the app's allowed prefixes (see
+/// [`crate::path::ALLOWED_PREFIXES`]): `SWO_PAR_VAL_15` (`0x4215`, thrown by Speculos's
+/// `os_perso_derive_node_bip32_check_path`), which GET ETH PUBLIC ADDRESS returns as its status
+/// and the main loop maps to `0x6A15`. Recorded from app 1.22.0 for `m/44'`, `m/44'/1'/…` and
+/// `m/44'/60/…` (`ethapp-apdus.json`).
+pub const PATH_FORBIDDEN: u16 = from_os_error(0x4215);
+/// The OS refused to derive a path without any hardened component, which an app may do only
+/// with `APPLICATION_FLAG_DERIVE_MASTER` (the Ethereum app does not set it): `SWO_PAR_VAL_12`
+/// (`0x4212`, thrown by Speculos's `sys_os_perso_derive_node_with_seed_key`), answered `0x6A12`.
+/// Recorded from app 1.22.0 for `m/12381/3600/0/0` (`ethapp-apdus.json`).
+pub const PATH_NOT_HARDENED: u16 = from_os_error(0x4212);
 
 /// Splits an answer (`data || SW`) into its data and status word; `None` when it is shorter than
 /// a status word.
@@ -58,7 +74,10 @@ mod tests {
     }
 
     #[test]
-    fn legacy_forbidden_path_code_is_the_mapped_os_exception() {
-        assert_eq!(0x6800 | (0x4215 & 0x7FF), LEGACY_FORBIDDEN_PATH);
+    fn os_errors_become_68xx_status_words_and_status_words_pass_through() {
+        assert_eq!(PATH_FORBIDDEN, 0x6A15);
+        assert_eq!(PATH_NOT_HARDENED, 0x6A12);
+        assert_eq!(from_os_error(INCORRECT_DATA), INCORRECT_DATA);
+        assert_eq!(from_os_error(0x550B), 0x6D0B);
     }
 }

@@ -9,7 +9,9 @@
 //! once and each gets the replies to its own requests (Speculos replies to the most recently
 //! accepted client); a request longer than [`MAX_REQUEST_LEN`] closes the connection instead of
 //! being buffered; a dropped-connection fault ([`crate::DropConnection`]) closes the socket
-//! without a reply.
+//! without a reply. When the Ethereum app exits without answering ([`crate::NoAnswer`]) the
+//! socket is closed too, where Speculos, whose process is the app, ends. A zero-length request
+//! gets no reply and the connection stays open, as in Speculos.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -136,10 +138,13 @@ pub fn serve_connection(mut stream: TcpStream, device: &SoftwareDevice) -> io::R
         }
         match device.exchange_checked(&apdu) {
             Ok(answer) => stream.write_all(&reply_frame(&answer))?,
-            Err(crate::Dropped) => {
+            // A drop fault closes the link; so does the app exiting, as Speculos ends with it.
+            Err(no_answer) if no_answer.closes_connection() => {
                 let _ = stream.shutdown(Shutdown::Both);
                 return Ok(());
             }
+            // An empty APDU is not answered; the next frame is.
+            Err(_) => {}
         }
     }
 }

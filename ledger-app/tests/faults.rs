@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ledger_app::{DropConnection, Dropped, Faults, SoftwareDevice};
+use ledger_app::{DropConnection, Faults, NoAnswer, SoftwareDevice};
 
 const ACCOUNT_0: &str = "m/44'/60'/0'/0/0";
 
@@ -80,7 +80,7 @@ fn drop_next_signature_swallows_only_the_final_answer_once() {
     for a in first {
         assert_eq!(d.exchange_checked(a), Ok(vec![0x90, 0x00]));
     }
-    assert_eq!(d.exchange_checked(last), Err(Dropped));
+    assert_eq!(d.exchange_checked(last), Err(NoAnswer::Dropped));
     assert_eq!(d.faults().drop, DropConnection::Never, "one-shot");
     // The retry gets an answer, and the device is not stuck mid-message.
     let vrs = sign(&d, &path(ACCOUNT_0), message.as_bytes());
@@ -94,7 +94,7 @@ fn drop_next_signature_swallows_only_the_final_answer_once() {
 fn drop_next_apdu_and_always() {
     let d = SoftwareDevice::with_test_mnemonic();
     d.set_drop(DropConnection::NextApdu);
-    assert_eq!(d.exchange_checked(&app_config()), Err(Dropped));
+    assert_eq!(d.exchange_checked(&app_config()), Err(NoAnswer::Dropped));
     assert_eq!(sw(&d.exchange_checked(&app_config()).unwrap()), 0x9000);
 
     d.set_drop(DropConnection::Always);

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use ledger_app::{ApprovalPolicy, DeviceConfig, RunningApp, SoftwareDevice, heap, screen, sw};
+use ledger_app::{
+    ApprovalPolicy, DeviceConfig, NoAnswer, RunningApp, SoftwareDevice, heap, screen, sw,
+};
 
 const ACCOUNT_0: &str = "m/44'/60'/0'/0/0";
 
@@ -29,13 +31,19 @@ fn assert_idle(device: &SoftwareDevice) {
 }
 
 #[test]
-fn wrong_class_is_6e00_and_unknown_instruction_is_6d00() {
+fn wrong_class_is_6e00_unknown_instruction_6d00_and_unimplemented_ones_refuse_the_data() {
     let d = device();
     assert_eq!(d.exchange(&[0xE1, 0x06, 0, 0, 0]), [0x6E, 0x00]);
     assert_eq!(d.exchange(&[0x80, 0x02, 0, 0, 0]), [0x6E, 0x00]);
     assert_eq!(d.exchange(&[0xE0, 0x7E, 0, 0, 0]), [0x6D, 0x00]);
-    // Real instructions this device does not implement answer like an app without them.
-    assert_eq!(d.exchange(&[0xE0, 0x04, 0, 0, 0]), [0x6D, 0x00]);
+    // The app's instructions this device does not implement refuse the data as the app does
+    // (a transaction without a path, an unsigned token descriptor, EIP-712 v0 with blind
+    // signing off), with the app's P1/P2 checks first.
+    assert_eq!(d.exchange(&[0xE0, 0x04, 0, 0, 0]), [0x6A, 0x80]);
+    assert_eq!(d.exchange(&[0xE0, 0x04, 0x80, 0, 0]), [0x69, 0x80]);
+    assert_eq!(d.exchange(&[0xE0, 0x0A, 0, 0, 0]), [0x6A, 0x80]);
+    assert_eq!(d.exchange(&[0xE0, 0x0C, 0, 0, 0]), [0x6A, 0x80]);
+    assert_eq!(d.exchange(&[0xE0, 0x0C, 0, 2, 0]), [0x6B, 0x00]);
     // An unknown OS-class instruction is not the app's class.
     assert_eq!(d.exchange(&[0xB0, 0x55, 0, 0]), [0x6E, 0x00]);
 }
@@ -43,17 +51,48 @@ fn wrong_class_is_6e00_and_unknown_instruction_is_6d00() {
 #[test]
 fn apdu_length_must_be_4_or_5_plus_lc() {
     let d = device();
-    // Trailing Le after the data.
+    // A fresh app has answered nothing yet, so its first 6A87 carries no stale bytes (see the
+    // next test): trailing Le after the data.
     assert_eq!(d.exchange(&[0xE0, 0x06, 0, 0, 0, 0]), [0x6A, 0x87]);
     // Lc larger and smaller than the data.
     let mut a = get_address(&path(ACCOUNT_0), false, false);
     a[4] += 1;
-    assert_eq!(d.exchange(&a), [0x6A, 0x87]);
+    assert_eq!(sw(&d.exchange(&a)), 0x6A87);
     a[4] -= 2;
-    assert_eq!(d.exchange(&a), [0x6A, 0x87]);
+    assert_eq!(sw(&d.exchange(&a)), 0x6A87);
     // Too short for a header.
+    assert_eq!(sw(&d.exchange(&[0xE0, 0x06, 0])), 0x6A87);
+    assert_eq!(sw(&d.exchange(&[0xE0])), 0x6A87);
+    // An empty APDU is not answered at all.
+    assert_eq!(d.exchange_checked(&[]), Err(NoAnswer::EmptyApdu));
+    assert_eq!(sw(&d.exchange(&app_config())), 0x9000);
+}
+
+#[test]
+fn wrong_length_answers_carry_stale_bytes_of_the_io_buffer() {
+    let d = device();
+    // As app 1.22.0 answers (ethapp-apdus.json): the status word goes after as many bytes of
+    // the I/O buffer as the main loop's last answer had, i.e. the new APDU over the rest of
+    // that answer. Garbage a host must never parse.
+    assert_eq!(d.exchange(&[0xE0, 0xFF, 0, 0, 0]), [0x6D, 0x00]);
+    assert_eq!(d.exchange(&[0xE0, 0x06, 0]), [0xE0, 0x06, 0x6A, 0x87]);
+    assert_eq!(sw(&d.exchange(&app_config())), 0x9000);
+    assert_eq!(
+        d.exchange(&[0xE0, 0x06, 0]),
+        [0xE0, 0x06, 0x00, 0x00, 0x90, 0x00, 0x6A, 0x87]
+    );
+    // After a long answer, a long leak: the rest of the address answer.
+    let address = d.exchange(&get_address(&path(ACCOUNT_0), false, false));
+    let leaked = d.exchange(&[0xE0, 0x06, 0]);
+    assert_eq!(leaked.len(), address.len() + 2);
+    assert_eq!(leaked[3..address.len()], address[3..]);
+    // An answer sent after a review leaves the main loop's length at 0.
+    let _ = sign(&d, &path(ACCOUNT_0), b"hello");
     assert_eq!(d.exchange(&[0xE0, 0x06, 0]), [0x6A, 0x87]);
-    assert_eq!(d.exchange(&[]), [0x6A, 0x87]);
+    // Every one of them resets the app context, like any error.
+    assert_eq!(start_message(&d, 10, b"abc"), [0x90, 0x00]);
+    assert_eq!(sw(&d.exchange(&[0xE0, 0x08, 0x80])), 0x6A87);
+    assert_idle(&d);
 }
 
 #[test]
@@ -120,39 +159,65 @@ fn address_chain_id_is_optional_but_other_leftovers_are_6a80() {
 }
 
 #[test]
-fn paths_outside_44h_60h_and_45h_are_refused() {
+fn paths_the_os_refuses_are_6a15_or_6a12_for_an_address() {
     let d = device();
-    for p in [
-        "m/44'/0'/0'/0/0",
-        "m/44'",
-        "m/44/60/0/0/0",
-        "m/12381/3600/0/0",
-        "m/0'",
-    ] {
+    // Outside 44'/60', 45' and 12381/3600: the OS's SWO_PAR_VAL_15, mapped to 0x6A15.
+    for p in ["m/44'/0'/0'/0/0", "m/44'", "m/44'/60/0'/0/0", "m/0'"] {
+        for confirm in [false, true] {
+            assert_eq!(
+                d.exchange(&get_address(&path(p), confirm, false)),
+                [0x6A, 0x15],
+                "{p}"
+            );
+        }
+    }
+    // No hardened component at all: SWO_PAR_VAL_12, mapped to 0x6A12.
+    for p in ["m/44/60/0/0/0", "m/12381/3600/0/0"] {
         assert_eq!(
             d.exchange(&get_address(&path(p), false, false)),
-            [0x6A, 0x80],
+            [0x6A, 0x12],
             "{p}"
         );
     }
-    // 45' is allowed.
-    assert_eq!(
-        sw(&d.exchange(&get_address(&path("m/45'/0/1"), false, false))),
-        0x9000
-    );
+    assert!(d.screens().is_empty(), "a refused path is never shown");
+    // 45' and 12381/3600 with a hardened component are allowed.
+    for p in ["m/45'/0/1", "m/12381/3600/0'/0"] {
+        assert_eq!(
+            sw(&d.exchange(&get_address(&path(p), false, false))),
+            0x9000,
+            "{p}"
+        );
+    }
+}
 
-    // For a message the key is derived after the review, as on the device: the user sees the
-    // message, approves, and the device refuses.
-    let apdus = personal_sign_apdus(&path("m/44'/501'/0'/0'"), b"hi", 255);
-    assert_eq!(d.exchange(&apdus[0]), [0x6A, 0x80]);
-    let screens = d.take_screens();
-    assert_eq!(
-        screens.first().map(|s| s.title.as_str()),
-        Some(screen::REVIEW_MESSAGE)
-    );
-    assert!(!screens.iter().any(|s| s.title == screen::MESSAGE_SIGNED));
+#[test]
+fn a_message_at_a_refused_path_is_reviewed_then_the_app_exits_without_answering() {
+    let d = device();
+    // The key is derived only after the review, as on the device: the person sees the message
+    // and approves, then the app exits (the device shows its dashboard).
+    for p in ["m/44'/501'/0'/0'", "m/12381/3600/0/0"] {
+        d.set_running_app(RunningApp::Ethereum);
+        let apdus = personal_sign_apdus(&path(p), b"hi", 255);
+        assert_eq!(
+            d.exchange_checked(&apdus[0]),
+            Err(NoAnswer::AppExited),
+            "{p}"
+        );
+        let screens = d.take_screens();
+        assert_eq!(
+            screens.first().map(|s| s.title.as_str()),
+            Some(screen::REVIEW_MESSAGE)
+        );
+        assert!(!screens.iter().any(|s| s.title == screen::MESSAGE_SIGNED));
+        assert_eq!(d.running_app(), RunningApp::Dashboard);
+        assert_eq!(d.exchange(&app_config()), [0x6D, 0x02], "no app is open");
+    }
+    // Rejected, the review answers 6985 as for any message.
+    d.set_running_app(RunningApp::Ethereum);
     d.set_approval(ApprovalPolicy::Reject);
+    let apdus = personal_sign_apdus(&path("m/44'/501'/0'/0'"), b"hi", 255);
     assert_eq!(d.exchange(&apdus[0]), [0x69, 0x85]);
+    assert_eq!(d.running_app(), RunningApp::Ethereum);
 }
 
 #[test]
@@ -220,11 +285,19 @@ fn new_message_while_one_is_in_progress_is_6980_then_a_retry_works() {
 }
 
 #[test]
-fn declared_length_above_65535_is_6a80_at_the_first_apdu() {
+fn declared_length_is_kept_in_16_bits_so_65536_and_more_wrap() {
     let d = device();
-    d.set_heap_size(1 << 20);
+    // 0x1_0005 is 5: "hello" is a complete message and is signed as such.
+    let answer = start_message(&d, 0x1_0005, b"hello");
+    assert_eq!(sw(&answer), 0x9000);
+    assert_eq!(
+        recover_address(b"hello", data(&answer)).unwrap(),
+        d.address(&path(ACCOUNT_0)).unwrap().to_lowercase()
+    );
+    // 0x1_0000 is 0: one message byte is more than declared.
     assert_eq!(start_message(&d, 0x1_0000, b"a"), [0x6A, 0x80]);
-    assert_eq!(start_message(&d, u32::MAX, b"a"), [0x6A, 0x80]);
+    // 0xFFFF_FFFF is 65535: too big for the default heap.
+    assert_eq!(start_message(&d, u32::MAX, b"a"), [0x6A, 0x84]);
 }
 
 #[test]
@@ -324,11 +397,12 @@ fn locked_device_answers_5515_to_everything_until_unlocked() {
         get_address(&path(ACCOUNT_0), false, false),
         vec![0xB0, 0x01, 0x00, 0x00],
         vec![0xE1, 0x00],
-        vec![],
         more(b"x"),
     ] {
         assert_eq!(d.exchange(&a), [0x55, 0x15], "{a:02x?}");
     }
+    // An empty APDU never gets an answer, locked or not.
+    assert_eq!(d.exchange_checked(&[]), Err(NoAnswer::EmptyApdu));
     d.set_locked(false);
     assert_eq!(sw(&d.exchange(&app_config())), 0x9000);
 

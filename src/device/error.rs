@@ -40,9 +40,14 @@ pub mod sw {
     pub const DASHBOARD_UNKNOWN_APDU: u16 = 0x6D02;
     /// Third-party heuristic "app not open / not selected" code.
     pub const APP_NOT_OPEN: u16 = 0x6511;
-    /// Derivation refused by the OS (path outside the open app's allowed prefixes):
-    /// `OS_ERR_FORBIDDEN` mapped to `0x6800 | (0x4215 & 0x7FF)`; wallets call it "wrong app".
+    /// Derivation refused by the OS (path outside the open app's allowed prefixes): the OS's
+    /// `SWO_PAR_VAL_15` (`0x4215`) mapped by the app to `0x6800 | (0x4215 & 0x7FF)`. Recorded
+    /// from the Ethereum app 1.22.0 for `m/44'`, `m/44'/1'/…`, `m/44'/60/…` (`ethapp-apdus.json`).
     pub const FORBIDDEN_DERIVATION_PATH: u16 = 0x6A15;
+    /// Derivation refused by the OS (a path without any hardened component): `SWO_PAR_VAL_12`
+    /// (`0x4212`) mapped the same way. Recorded from the Ethereum app 1.22.0 for
+    /// `m/12381/3600/0/0`.
+    pub const UNHARDENED_DERIVATION_PATH: u16 = 0x6A12;
     /// `SWO_INCORRECT_DATA`: malformed path, length, or out-of-sequence chunk.
     pub const INCORRECT_DATA: u16 = 0x6A80;
     /// `SWO_INSUFFICIENT_MEMORY`: the message does not fit in the app's heap.
@@ -177,10 +182,15 @@ pub enum DeviceError {
         open_app: Option<String>,
     },
 
-    /// The open app refused to derive the path (`0x6A15`): outside `m/44'/60'/...`.
+    /// The Ethereum app refuses to derive the path: `0x6A15` (outside the prefixes it is
+    /// installed with, `m/44'/60'`, `m/45'` and `m/12381/3600`), `0x6A12` (no hardened
+    /// component), or `0x6A80` in answer to GET ETH PUBLIC ADDRESS for a well-formed path, which
+    /// is all that command carries (how a device whose OS reports the refusal as bad data
+    /// answers).
     #[error(
-        "the Ledger refused to derive this path (status {status:#06X}): the Ethereum app only \
-         derives paths under m/44'/60'/; check the path and that the Ethereum app is open"
+        "the Ethereum app refuses this derivation path (status {status:#06X}): it derives keys \
+         only under m/44'/60'/ (or m/45'/), on paths with at least one hardened component; \
+         check the path, and that the Ethereum app itself is open"
     )]
     PathRefused {
         /// The status word.
@@ -325,7 +335,7 @@ pub enum DeviceErrorKind {
     PermissionDenied,
     /// Device locked.
     Locked,
-    /// Ethereum app not open (dashboard or another app), or path refused by the open app.
+    /// Ethereum app not open (dashboard or another app).
     WrongApp,
     /// User pressed reject.
     Rejected,
@@ -336,7 +346,8 @@ pub enum DeviceErrorKind {
     /// The device answered something that does not check out (malformed, wrong address,
     /// bad signature). Never retry silently.
     BadAnswer,
-    /// The request itself is not acceptable (bad path, too long, bad data, out of memory).
+    /// The request itself is not acceptable (bad path, a path the app refuses, too long, bad
+    /// data, out of memory).
     InvalidRequest,
     /// Anything else (unknown status word, I/O, HID unavailable).
     Other,
@@ -361,7 +372,9 @@ impl DeviceError {
                 status,
                 open_app: None,
             },
-            sw::FORBIDDEN_DERIVATION_PATH => Self::PathRefused { status },
+            sw::FORBIDDEN_DERIVATION_PATH | sw::UNHARDENED_DERIVATION_PATH => {
+                Self::PathRefused { status }
+            }
             sw::INCORRECT_DATA => Self::InvalidData { status },
             sw::WRONG_DATA_LENGTH | sw::WRONG_LENGTH => Self::WrongLength { status },
             sw::WRONG_P1_P2 => Self::WrongParameters { status },
@@ -398,7 +411,7 @@ impl DeviceError {
             Self::NotFound { .. } | Self::Unreachable { .. } => DeviceErrorKind::NotFound,
             Self::PermissionDenied { .. } => DeviceErrorKind::PermissionDenied,
             Self::Locked { .. } => DeviceErrorKind::Locked,
-            Self::WrongApp { .. } | Self::PathRefused { .. } => DeviceErrorKind::WrongApp,
+            Self::WrongApp { .. } => DeviceErrorKind::WrongApp,
             Self::Rejected { .. } => DeviceErrorKind::Rejected,
             Self::Busy { .. } | Self::Disconnected { .. } => DeviceErrorKind::Disconnected,
             Self::Timeout { .. } => DeviceErrorKind::Timeout,
@@ -409,6 +422,7 @@ impl DeviceError {
             | Self::CommandTooLong { .. }
             | Self::MessageTooLong { .. }
             | Self::InvalidSpec { .. }
+            | Self::PathRefused { .. }
             | Self::InvalidData { .. }
             | Self::WrongLength { .. }
             | Self::WrongParameters { .. }
@@ -444,6 +458,7 @@ pub fn status_word_name(status: u16) -> Option<&'static str> {
         sw::DASHBOARD_UNKNOWN_APDU => "unknown APDU",
         sw::APP_NOT_OPEN => "app not open",
         sw::FORBIDDEN_DERIVATION_PATH => "derivation path forbidden",
+        sw::UNHARDENED_DERIVATION_PATH => "derivation path without a hardened component",
         sw::INCORRECT_DATA => "incorrect data",
         sw::INSUFFICIENT_MEMORY => "insufficient memory",
         sw::WRONG_DATA_LENGTH => "wrong data length",

@@ -31,9 +31,9 @@ impl InProcessTransport {
 }
 
 impl InProcessTransport {
-    fn answer(raw: Result<Vec<u8>, ledger_app::Dropped>) -> Result<ApduAnswer, DeviceError> {
-        let mut raw = raw.map_err(|dropped| DeviceError::Disconnected {
-            detail: dropped.to_string(),
+    fn answer(raw: Result<Vec<u8>, ledger_app::NoAnswer>) -> Result<ApduAnswer, DeviceError> {
+        let mut raw = raw.map_err(|no_answer| DeviceError::Disconnected {
+            detail: no_answer.to_string(),
         })?;
         let answer = ApduAnswer::from_bytes(&raw);
         // The raw copy may hold a signature, which can be a secret.

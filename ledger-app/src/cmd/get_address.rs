@@ -2,7 +2,9 @@
 //!
 //! Answer: `0x41 || 65-byte uncompressed key || 0x28 || 40 ASCII EIP-55 characters (no 0x)
 //! [|| 32-byte chain code when P2=1]`. With P1=1 the address is shown and the answer waits for
-//! the user; a rejection answers `0x6985` without data.
+//! the user; a rejection answers `0x6985` without data. A path the OS refuses to derive answers
+//! [`crate::path::PathRefusal::status_word`] at once, before any review
+//! (`cmd_get_public_key.c` derives before it displays).
 
 use super::{Reply, Ui};
 use crate::apdu::{Command, P1_CONFIRM, P1_NON_CONFIRM, P2_CHAINCODE, P2_NO_CHAINCODE};
@@ -28,11 +30,12 @@ pub(crate) fn handle(cmd: &Command<'_>, seed: &Seed, ui: &dyn Ui) -> Reply {
         return Reply::status(sw::INCORRECT_DATA);
     };
     // The app derives before looking at the optional chain id, so a refused path wins over
-    // leftover bytes.
-    if !path.is_allowed() {
-        return Reply::status(sw::INCORRECT_DATA);
+    // leftover bytes; the OS's refusal comes back as this command's status word.
+    if let Some(refusal) = path.refusal() {
+        return Reply::status(refusal.status_word());
     }
     let Ok(key) = seed.derive(&path) else {
+        // An invalid child key (probability about 2^-127): the OS would fail the derivation.
         return Reply::status(sw::INCORRECT_DATA);
     };
     // An optional 8-byte big-endian chain id: it only changes what is shown, never the checksum.
@@ -45,10 +48,11 @@ pub(crate) fn handle(cmd: &Command<'_>, seed: &Seed, ui: &dyn Ui) -> Reply {
     }
 
     let address = key.address_eip55();
-    if cmd.p1 == P1_CONFIRM {
+    let confirmed = cmd.p1 == P1_CONFIRM;
+    if confirmed {
         if !ui.review(screen::address_review(&address, chain_id)) {
             ui.status(Screen::title(screen::ADDRESS_REJECTED));
-            return Reply::status(sw::CONDITIONS_NOT_SATISFIED);
+            return Reply::status(sw::CONDITIONS_NOT_SATISFIED).after_review();
         }
         ui.status(Screen::title(screen::ADDRESS_VERIFIED));
     }
@@ -61,5 +65,9 @@ pub(crate) fn handle(cmd: &Command<'_>, seed: &Seed, ui: &dyn Ui) -> Reply {
     if cmd.p2 == P2_CHAINCODE {
         data.extend_from_slice(&key.chain_code());
     }
-    Reply::ok(data)
+    if confirmed {
+        Reply::ok(data).after_review()
+    } else {
+        Reply::ok(data)
+    }
 }

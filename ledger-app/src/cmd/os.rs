@@ -25,6 +25,35 @@ pub(crate) fn app_and_version(name: &str, version: &str) -> Reply {
     Reply::ok(data)
 }
 
+/// An OS command (class `B0`) as the SDK's I/O layer sees it in an open app, before the app:
+/// `os_io_default_apdu.c os_io_handle_default_apdu` (SDK v25.12) reads only the header, so the
+/// length is not checked, and P1 and P2 must be 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DefaultApdu {
+    /// `B0 01 00 00`: GET APP AND VERSION.
+    AppAndVersion,
+    /// `B0 A7 00 00`: the app answers `9000` and exits to the dashboard.
+    QuitApp,
+    /// Any other `B0` command, or P1/P2 not 0: refused with this status word (`0x6E00`).
+    Refused(u16),
+}
+
+/// The OS command in `apdu`, if it is one. (A `B0` frame shorter than a header is left to the
+/// app, which answers `6A87`; the SDK would read the missing header bytes from the previous
+/// frame, which this device does not model.)
+pub(crate) fn default_apdu(apdu: &[u8]) -> Option<DefaultApdu> {
+    let &[cla, ins, p1, p2] = apdu.first_chunk::<4>()?;
+    if cla != CLA_OS {
+        return None;
+    }
+    Some(match (ins, p1, p2) {
+        (INS_OS_GET_APP_AND_VERSION, 0, 0) => DefaultApdu::AppAndVersion,
+        (INS_OS_QUIT_APP, 0, 0) => DefaultApdu::QuitApp,
+        // Recorded from app 1.22.0: `B0 01 01 00` and `B0 FF 00 00` (`ethapp-apdus.json`).
+        _ => DefaultApdu::Refused(sw::INVALID_CLA),
+    })
+}
+
 /// What the dashboard (no app open) answers.
 pub(crate) fn dashboard(cmd: &Command<'_>) -> Reply {
     match (cmd.cla, cmd.ins) {
@@ -48,6 +77,28 @@ pub(crate) fn other_app(cmd: &Command<'_>, name: &str, version: &str, eth_sw: u1
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_commands_need_p1_p2_zero_and_any_length() {
+        use DefaultApdu::*;
+        assert_eq!(default_apdu(&[0xB0, 0x01, 0, 0]), Some(AppAndVersion));
+        assert_eq!(default_apdu(&[0xB0, 0x01, 0, 0, 9]), Some(AppAndVersion));
+        assert_eq!(default_apdu(&[0xB0, 0xA7, 0, 0, 0]), Some(QuitApp));
+        for refused in [
+            [0xB0, 0x01, 1, 0],
+            [0xB0, 0x01, 0, 1],
+            [0xB0, 0xA7, 0, 2],
+            [0xB0, 0xFF, 0, 0],
+        ] {
+            assert_eq!(
+                default_apdu(&refused),
+                Some(Refused(0x6E00)),
+                "{refused:02x?}"
+            );
+        }
+        assert_eq!(default_apdu(&[0xE0, 0x01, 0, 0]), None);
+        assert_eq!(default_apdu(&[0xB0, 0x01]), None);
+    }
 
     #[test]
     fn app_and_version_layout() {

@@ -7,11 +7,12 @@
 //!
 //! Errors (each one resets the app context, so the next command starts clean):
 //! P1 not `00`/`80` → `6B00`; P1=`80` with no message in progress → `6A80`; P1=`00` while a
-//! message is in progress → `6980`; bad path, fewer than 4 length bytes, declared length above
-//! 65535, or more bytes than declared → `6A80`; declared length above 32766 → `6A80` once the
-//! message is complete; message too big for the heap → `6A84` (see [`heap`]).
+//! message is in progress → `6980`; bad path, fewer than 4 length bytes, or more bytes than
+//! declared → `6A80`; declared length above 32766 → `6A80` once the message is complete; message
+//! too big for the heap → `6A84` (see [`heap`]). The declared length is kept in 16 bits, so
+//! 65,536 and more wrap (the app signs a shorter message than the host meant).
 
-use super::{Reply, Ui};
+use super::{AppExit, Reply, Ui};
 use crate::apdu::{Command, P1_FIRST, P1_MORE};
 use crate::keys::{Seed, personal_message_digest};
 use crate::screen::{self, Screen};
@@ -27,8 +28,6 @@ pub(crate) struct MessageInProgress {
     heap_used: usize,
 }
 
-/// Largest declared length the app accepts at the first APDU (it stores it in 16 bits).
-pub const MAX_DECLARED_LENGTH: u32 = 0xFFFF;
 /// Largest length the app accepts when the message is complete: `(0xFFFF − 3) / 2`, so that the
 /// hex display buffer length (`2n + 3`) fits 16 bits.
 pub const MAX_MESSAGE_LENGTH: usize = (0xFFFF - 3) / 2;
@@ -101,52 +100,53 @@ pub mod heap {
 }
 
 /// Handles one `E0 08` APDU. `message` is the app context's message slot; on any error status
-/// the caller clears it (the app's `reset_app_context`).
+/// the caller clears it (the app's `reset_app_context`). [`AppExit`] when the user approved a
+/// message that cannot be signed: the app exits without answering.
 pub(crate) fn handle(
     cmd: &Command<'_>,
     message: &mut Option<MessageInProgress>,
     seed: &Seed,
     heap_size: usize,
     ui: &dyn Ui,
-) -> Reply {
+) -> Result<Reply, AppExit> {
     let chunk = match cmd.p1 {
         P1_FIRST => {
             if message.take().is_some() {
-                return Reply::status(sw::COMMAND_NOT_ALLOWED);
+                return Ok(Reply::status(sw::COMMAND_NOT_ALLOWED));
             }
             match first_chunk(cmd.data, heap_size) {
                 Ok((started, chunk)) => {
                     *message = Some(started);
                     chunk
                 }
-                Err(status) => return Reply::status(status),
+                Err(status) => return Ok(Reply::status(status)),
             }
         }
         P1_MORE => {
             if message.is_none() {
-                return Reply::status(sw::INCORRECT_DATA);
+                return Ok(Reply::status(sw::INCORRECT_DATA));
             }
             cmd.data
         }
-        _ => return Reply::status(sw::WRONG_P1_P2),
+        _ => return Ok(Reply::status(sw::WRONG_P1_P2)),
     };
 
     let Some(current) = message.as_mut() else {
-        return Reply::status(sw::INCORRECT_DATA);
+        return Ok(Reply::status(sw::INCORRECT_DATA));
     };
     if current.received.len() + chunk.len() > current.declared {
-        return Reply::status(sw::INCORRECT_DATA);
+        return Ok(Reply::status(sw::INCORRECT_DATA));
     }
     current.received.extend_from_slice(chunk);
     if current.received.len() < current.declared {
-        return Reply::status(sw::SUCCESS);
+        return Ok(Reply::status(sw::SUCCESS));
     }
 
     // Complete: the review happens now, and the app context goes back to idle whatever the
     // outcome (the reply to this APDU is the last thing the message produces).
     match message.take() {
         Some(complete) => review_and_sign(complete, seed, heap_size, ui),
-        None => Reply::status(sw::INCORRECT_DATA),
+        None => Ok(Reply::status(sw::INCORRECT_DATA)),
     }
 }
 
@@ -157,12 +157,12 @@ fn first_chunk(data: &[u8], heap_size: usize) -> Result<(MessageInProgress, &[u8
     if heap::charge(heap::CONTEXT_BYTES) > heap_size {
         return Err(sw::INSUFFICIENT_MEMORY);
     }
-    let declared = u32::from_be_bytes(*length);
-    if declared > MAX_DECLARED_LENGTH {
-        return Err(sw::INCORRECT_DATA);
-    }
-    // Lossless: at most 0xFFFF.
-    let declared = declared as usize;
+    // The app reads 4 bytes but keeps them in `uint16_t msg_length` (`signMsgCtx_t`,
+    // `cmd_sign_message.c`): a declared length of 65,536 or more silently wraps, and the app
+    // receives, hashes (with the wrapped length in the EIP-191 prefix) and signs that many bytes.
+    // Recorded from app 1.22.0: 0x00010005 followed by "hello" signs "hello"
+    // (`ethapp-apdus.json`, `ps_declared_len_65536_plus_5`).
+    let declared = usize::from(u32::from_be_bytes(*length) as u16);
     let heap_used = heap::after_first_apdu(declared);
     if heap_used > heap_size {
         return Err(sw::INSUFFICIENT_MEMORY);
@@ -182,7 +182,7 @@ fn review_and_sign(
     seed: &Seed,
     heap_size: usize,
     ui: &dyn Ui,
-) -> Reply {
+) -> Result<Reply, AppExit> {
     let MessageInProgress {
         path,
         received,
@@ -190,22 +190,24 @@ fn review_and_sign(
         ..
     } = message;
     if received.len() > MAX_MESSAGE_LENGTH {
-        return Reply::status(sw::INCORRECT_DATA);
+        return Ok(Reply::status(sw::INCORRECT_DATA));
     }
     let as_text = screen::is_displayed_as_text(&received);
     let display = heap::charge(heap::display_len(received.len(), as_text));
     if heap_used.saturating_add(display) > heap_size {
-        return Reply::status(sw::INSUFFICIENT_MEMORY);
+        return Ok(Reply::status(sw::INSUFFICIENT_MEMORY));
     }
 
     if !ui.review(screen::personal_message_review(&received)) {
         ui.status(Screen::title(screen::MESSAGE_REJECTED));
-        return Reply::status(sw::CONDITIONS_NOT_SATISFIED);
+        return Ok(Reply::status(sw::CONDITIONS_NOT_SATISFIED).after_review());
     }
-    // The key is derived only when the user approves, as on the device: a path outside the
-    // allowed prefixes is therefore refused after the review.
-    if !path.is_allowed() {
-        return Reply::status(sw::INCORRECT_DATA);
+    // The key is derived only when the user approves, and the app asserts that signing worked
+    // (`CX_ASSERT` in `io_seproxyhal_touch_signMessage_ok`): at a path the OS refuses, the person
+    // reviews and approves, then the app exits without answering. Recorded from app 1.22.0
+    // (`ethapp-apdus.json`, `ps_path_coin_0_bitcoin_approve`, `ps_path_len_1_m/44'_approve`).
+    if path.refusal().is_some() {
+        return Err(AppExit);
     }
     let signature = seed
         .derive(&path)
@@ -213,11 +215,11 @@ fn review_and_sign(
     match signature {
         Ok(signature) => {
             ui.status(Screen::title(screen::MESSAGE_SIGNED));
-            Reply::signature(signature)
+            Ok(Reply::signature(signature))
         }
-        // Unreachable in practice (invalid child key or zero nonce); the app would fail with an
-        // internal error in the 0x6Fxx "technical problem" range.
-        Err(_) => Reply::status(0x6F00),
+        // An invalid child key or a zero nonce (probability about 2^-127): the same assertion
+        // fails.
+        Err(_) => Err(AppExit),
     }
 }
 

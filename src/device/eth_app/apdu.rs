@@ -30,10 +30,13 @@ pub const CLA_OS: u8 = 0xB0;
 /// OS: GET APP AND VERSION.
 pub const INS_OS_GET_APP_AND_VERSION: u8 = 0x01;
 
-/// Longest message the Ethereum app (≥ 1.18) accepts: it stores the length in 16 bits and
-/// refuses more than `(0xFFFF − 3) / 2`. In practice its 16 KiB heap runs out earlier
-/// ([`DeviceError::OutOfMemory`]), but lengths above this are refused before anything is sent,
-/// because larger ones would wrap on the device.
+/// Longest message the Ethereum app (≥ 1.18) accepts: it refuses more than `(0xFFFF − 3) / 2`
+/// once a message is complete. In practice its 16 KiB heap runs out earlier
+/// ([`DeviceError::OutOfMemory`]), but longer messages are refused before anything is sent
+/// ([`DeviceError::MessageTooLong`]), above all those of 65,536 bytes or more: the app keeps the
+/// declared length in 16 bits, so it would take the first `len mod 65,536` bytes for the whole
+/// message and sign that (recorded from app 1.22.0: a declared 65,541 followed by `hello` is
+/// signed as `hello`).
 pub const MAX_PERSONAL_MESSAGE_LEN: usize = (0xFFFF - 3) / 2;
 
 /// Name the Ethereum app reports to `B0 01`.

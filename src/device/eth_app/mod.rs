@@ -198,7 +198,8 @@ impl EthApp {
 
     /// GET ETH PUBLIC ADDRESS for `path`, checked (see [`PublicAddress`]). With
     /// `options.confirm` the device shows the address and waits for the user; a rejection is
-    /// [`DeviceError::Rejected`].
+    /// [`DeviceError::Rejected`]. A path the app refuses is [`DeviceError::PathRefused`], before
+    /// anything is shown.
     pub fn get_address(
         &self,
         path: &DerivationPath,
@@ -216,7 +217,15 @@ impl EthApp {
         };
         let command = ApduCommand::new(CLA, INS_GET_PUBLIC_KEY, p1, p2, path.to_apdu_bytes())?;
         let _session = self.session();
-        PublicAddress::parse(self.call(&command, awaits)?.data(), options.chain_code)
+        let answer = self.call(&command, awaits).map_err(|error| match error {
+            // The command carries nothing but a well-formed path (1 to 10 components, no
+            // leftover bytes), so "incorrect data" can only be the path being refused, which is
+            // how a device whose OS reports a refused derivation as bad data answers. (App
+            // 1.22.0 in Speculos answers 0x6A15 or 0x6A12, mapped the same way.)
+            DeviceError::InvalidData { status } => DeviceError::PathRefused { status },
+            other => other,
+        })?;
+        PublicAddress::parse(answer.data(), options.chain_code)
     }
 
     /// The account address at `path`, without showing it on the device.

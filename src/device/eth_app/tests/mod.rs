@@ -351,14 +351,24 @@ fn transport_errors_pass_through_unchanged() {
 
 #[test]
 fn too_long_messages_are_refused_before_sending() {
-    // `answering(.., 0)`: the mock fails the test if anything is sent.
-    let error = answering(vec![], 0x9000, 0)
-        .sign_personal_message(&path(), &vec![0; MAX_PERSONAL_MESSAGE_LEN + 1])
-        .unwrap_err();
-    assert!(matches!(
-        error,
-        DeviceError::MessageTooLong { len, max: MAX_PERSONAL_MESSAGE_LEN } if len == MAX_PERSONAL_MESSAGE_LEN + 1
-    ));
+    // 65,536 bytes and more matter most: the app keeps the declared length in 16 bits and
+    // would sign the first (len mod 65,536) bytes as a message of that length (recorded from
+    // app 1.22.0: 65,541 declared, "hello" signed; `ethapp-apdus.json`).
+    for len in [MAX_PERSONAL_MESSAGE_LEN + 1, 0xFFFF, 0x1_0000, 0x1_0005] {
+        // `answering(.., 0)`: the mock fails the test if anything is sent.
+        let error = answering(vec![], 0x9000, 0)
+            .sign_personal_message(&path(), &vec![0; len])
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                DeviceError::MessageTooLong { len: l, max: MAX_PERSONAL_MESSAGE_LEN } if l == len
+            ),
+            "{len}: {error:?}"
+        );
+        assert_eq!(error.kind(), DeviceErrorKind::InvalidRequest);
+        assert!(personal_message_apdus(&path(), &vec![0; len]).is_err());
+    }
 }
 
 fn app_and_version_answer(name: &[u8], version: &[u8], flags: Option<&[u8]>) -> Vec<u8> {

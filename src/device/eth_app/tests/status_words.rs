@@ -80,7 +80,12 @@ fn status_table() -> Vec<StatusCase> {
         (
             0x6A15,
             |e| matches!(e, DeviceError::PathRefused { status: 0x6A15 }),
-            DeviceErrorKind::WrongApp,
+            DeviceErrorKind::InvalidRequest,
+        ),
+        (
+            0x6A12,
+            |e| matches!(e, DeviceError::PathRefused { status: 0x6A12 }),
+            DeviceErrorKind::InvalidRequest,
         ),
         (
             0x6A80,
@@ -192,12 +197,102 @@ fn every_status_word_surfaces_from_every_command() {
             let error = answering(data.clone(), status, 1)
                 .get_address(&path(), AddressOptions::default())
                 .unwrap_err();
-            assert!(is_expected(&error), "address {status:#06x}: {error:?}");
+            // An address request carries only the path: its "incorrect data" is the path.
+            if status == sw::INCORRECT_DATA {
+                assert!(
+                    matches!(error, DeviceError::PathRefused { status: 0x6A80 }),
+                    "address {status:#06x}: {error:?}"
+                );
+            } else {
+                assert!(is_expected(&error), "address {status:#06x}: {error:?}");
+            }
             let error = answering(data.clone(), status, 1)
                 .sign_personal_message(&path(), b"hi")
                 .unwrap_err();
             assert!(is_expected(&error), "sign {status:#06x}: {error:?}");
         }
+    }
+}
+
+#[test]
+fn a_path_the_app_refuses_is_path_refused_and_an_invalid_request() {
+    for status in [0x6A15, 0x6A12, 0x6A80] {
+        for confirm in [false, true] {
+            let options = AddressOptions {
+                confirm,
+                chain_code: false,
+            };
+            let error = answering(vec![], status, 1)
+                .get_address(&path(), options)
+                .unwrap_err();
+            assert!(
+                matches!(error, DeviceError::PathRefused { status: s } if s == status),
+                "{status:#06x}: {error:?}"
+            );
+            assert_eq!(error.kind(), DeviceErrorKind::InvalidRequest);
+            assert_eq!(error.status_word(), Some(status));
+            let text = error.to_string();
+            assert!(
+                text.contains("refuses this derivation path") && text.contains("m/44'/60'/"),
+                "{text}"
+            );
+        }
+    }
+    // A message's 6A80 has other causes (a chunk out of sequence): it stays "invalid data".
+    let error = answering(vec![], 0x6A80, 1)
+        .sign_personal_message(&path(), b"hi")
+        .unwrap_err();
+    assert!(matches!(error, DeviceError::InvalidData { status: 0x6A80 }));
+    // 6A15 and 6A12 mean the path whatever the command.
+    for status in [0x6A15, 0x6A12] {
+        let error = answering(vec![], status, 1)
+            .sign_personal_message(&path(), b"hi")
+            .unwrap_err();
+        assert!(
+            matches!(error, DeviceError::PathRefused { .. }),
+            "{error:?}"
+        );
+    }
+}
+
+/// The official app's 6A87 answers carry stale bytes of its I/O buffer: the new APDU over the
+/// rest of its previous answer (`ethapp-apdus.json`), which can look like a whole valid answer.
+#[test]
+fn data_that_comes_with_an_error_status_is_never_parsed() {
+    let config = vec![0x02, 1, 22, 0];
+    let address = address_answer(&key());
+    let signature = device_signature(&key(), b"hi");
+    let app_and_version = app_and_version_answer(b"Ethereum", b"1.22.0", Some(&[0]));
+    for status in [0x6A87, 0x6985, 0x6E00, 0x1234] {
+        let expected = DeviceError::from_status(status);
+        let same = |error: &DeviceError| {
+            std::mem::discriminant(error) == std::mem::discriminant(&expected)
+        };
+        let error = answering(config.clone(), status, 1)
+            .app_configuration()
+            .unwrap_err();
+        assert!(same(&error), "config {status:#06x}: {error:?}");
+        assert_eq!(error.status_word(), Some(status));
+        let error = answering(app_and_version.clone(), status, 1)
+            .app_and_version()
+            .unwrap_err();
+        assert!(same(&error), "app and version {status:#06x}: {error:?}");
+        let error = answering(address.clone(), status, 1)
+            .get_address(&path(), AddressOptions::default())
+            .unwrap_err();
+        assert!(same(&error), "address {status:#06x}: {error:?}");
+        assert_eq!(error.status_word(), Some(status));
+        // A signature with an error status is no signature, and a chunk's error is not an
+        // unexpected-data complaint.
+        let error = answering(signature.clone(), status, 1)
+            .sign_personal_message(&path(), b"hi")
+            .unwrap_err();
+        assert!(same(&error), "sign {status:#06x}: {error:?}");
+        let error = answering(signature.clone(), status, 1)
+            .sign_personal_message(&path(), &[b'x'; 600])
+            .unwrap_err();
+        assert!(same(&error), "chunk {status:#06x}: {error:?}");
+        assert_eq!(error.status_word(), Some(status));
     }
 }
 

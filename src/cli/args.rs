@@ -14,7 +14,7 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success
   1   usage error: bad flag, argument, variable or input file [usage, io]
-  2   other device error [device, device_timeout, device_disconnected, device_bad_answer]
+  2   device error [device, device_timeout, device_disconnected, device_bad_answer, path_refused]
   3   network error [unreachable, network_timeout, node_rejected, network, local_node]
   4   verification failed: no valid identity, bad signature [verification_failed, no_identity]
   5   decryption failed: wrong account or tampered bundle [decryption_failed]

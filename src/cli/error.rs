@@ -128,6 +128,7 @@ impl CliError {
             Self::Usage(_) => "usage",
             Self::Io { .. } => "io",
             Self::Device(DeviceError::InvalidSpec { .. }) => "usage",
+            Self::Device(DeviceError::PathRefused { .. }) => "path_refused",
             Self::Device(e) | Self::DeviceAt { source: e, .. } => match e.kind() {
                 DeviceErrorKind::Rejected => "rejected",
                 DeviceErrorKind::Locked => "locked",
@@ -274,6 +275,7 @@ mod tests {
         (2, "device_timeout"),
         (2, "device_disconnected"),
         (2, "device_bad_answer"),
+        (2, "path_refused"),
         (3, "unreachable"),
         (3, "network_timeout"),
         (3, "node_rejected"),
@@ -320,6 +322,7 @@ mod tests {
             CliError::Device(DeviceError::from_status(0x6985)),
             CliError::Device(DeviceError::from_status(0x5515)),
             CliError::Device(DeviceError::from_status(0x6e00)),
+            CliError::Device(DeviceError::from_status(0x6a15)),
             CliError::Network(NetworkError::InsecurePlaintext { url: "x".into() }),
             CliError::Network(NetworkError::Runtime(std::io::Error::other("x"))),
             CliError::Endpoint(EndpointError::NoDataDir),

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::artefact::{Report, inspect};
 use super::error::CliError;
 use super::input::{decode_flexible, read_input};
-use super::inspect::{Report, inspect};
 use super::out_dir::{CONTACT_V1, CONTACT_V2, IDENTITY_JSON, PRIVATE_STORE};
 use xmtp_ledger::identity::{Address, fingerprint, topic};
 

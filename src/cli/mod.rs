@@ -3,6 +3,7 @@
 
 mod address;
 pub mod args;
+mod artefact;
 mod cancel;
 mod completions;
 mod connect;

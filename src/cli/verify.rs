@@ -1,9 +1,9 @@
 //! `verify ADDRESS`: is there a valid XMTP identity for ADDRESS on the node?
 
 use super::args::GlobalArgs;
+use super::artefact::{Report, contact_report};
 use super::connect::connect;
 use super::error::CliError;
-use super::inspect::{Report, contact_report};
 use super::ui::Ui;
 use xmtp_ledger::identity::{Address, fingerprint};
 use xmtp_ledger::session::find_identity;

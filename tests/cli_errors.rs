@@ -390,6 +390,17 @@ fn each_subcommand_help_lists_only_the_flags_that_matter_to_it() {
             );
         }
     }
+    // A nested subcommand's help is its own, not its parent's.
+    for args in [
+        &["udev", "install", "--help"][..],
+        &["help", "udev", "install"][..],
+    ] {
+        let text = help(args);
+        assert!(
+            text.contains("Usage: xmtp-ledger udev install"),
+            "{args:?}\n{text}"
+        );
+    }
     // Still accepted where they are not shown.
     let out = command()
         .args(["--device", "emulator", "--network", "local", "man"])

@@ -219,21 +219,25 @@ fn json_requested() -> bool {
 }
 
 /// The subcommand whose help was asked for: `xmtp-ledger [FLAGS] NAME … --help`, or
-/// `xmtp-ledger help NAME`.
+/// `xmtp-ledger help NAME`. `None` when the help is the top level's, or a nested
+/// subcommand's (`udev install --help`): clap's own help is right for those.
 fn help_subject() -> Option<String> {
+    let command = Cli::command();
     let words: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let names: Vec<String> = Cli::command()
-        .get_subcommands()
-        .map(|c| c.get_name().to_owned())
-        .collect();
-    let mut words = words
-        .into_iter()
-        .filter(|w| names.contains(w) || w == "help");
-    match words.next()? {
-        help if help == "help" => words.next(),
-        name => Some(name),
+    let position = words
+        .iter()
+        .position(|w| w == "help" || command.find_subcommand(w).is_some())?;
+    let (name, rest) = if words[position] == "help" {
+        (words.get(position + 1)?, &words[position + 2..])
+    } else {
+        (&words[position], &words[position + 1..])
+    };
+    let sub = command.find_subcommand(name)?;
+    if rest.iter().any(|w| sub.find_subcommand(w).is_some()) {
+        return None;
     }
+    Some(name.clone())
 }

@@ -10,7 +10,7 @@ use super::error::{CliError, session_error};
 use super::files::check_output_file;
 use super::identity_output::{IdentityOutput, OutcomeOutput};
 use super::keystore_file;
-use super::progress::{FlowProgress, report_published};
+use super::progress::FlowProgress;
 use super::ui::Ui;
 use xmtp_ledger::session::{ConnectOutcome, Session};
 use xmtp_ledger::signer::Signer;
@@ -41,9 +41,7 @@ pub fn run(
     let connected = session
         .connect(&mut |e| progress.on(e))
         .map_err(|e| session_error(e, &connection))?;
-    progress.done();
-    report_published(ui, &connection.name(), &connected.published);
-    connection.shutdown()?;
+    progress.finish(connection, &connected.published)?;
 
     if let Some(path) = keystore {
         let flow_approvals = match connected.outcome {

@@ -8,7 +8,7 @@ use super::context::open_signer;
 use super::error::{CliError, session_error};
 use super::identity_output::IdentityOutput;
 use super::out_dir;
-use super::progress::{FlowProgress, report_published};
+use super::progress::FlowProgress;
 use super::ui::Ui;
 use xmtp_ledger::flow::generate_identity;
 use xmtp_ledger::session::{InitOptions, InitOutcome, Session};
@@ -48,9 +48,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, force: bool, out: Option<&Path>) -> Res
     let initialized = session
         .init(InitOptions { force }, &mut |e| progress.on(e))
         .map_err(|e| session_error(e, &connection))?;
-    progress.done();
-    report_published(ui, &connection.name(), &initialized.published);
-    connection.shutdown()?;
+    progress.finish(connection, &initialized.published)?;
 
     let headline = match initialized.outcome {
         InitOutcome::Completed => "XMTP identity completed and published",

@@ -2,10 +2,12 @@
 //! approval, the session's decisions, and what was published.
 
 use xmtp_ledger::device::review::nano_message_pages;
+use xmtp_ledger::endpoint::Connection;
 use xmtp_ledger::flow::{SignaturePrompt, SignaturePurpose};
 use xmtp_ledger::network::PublishOutcome;
 use xmtp_ledger::session::{Progress, TopicOutcome};
 
+use super::error::CliError;
 use super::ui::{PromptGuard, Ui};
 
 /// Follows a flow or a session: keeps the spinner of the current device request alive
@@ -96,6 +98,19 @@ impl<'a> FlowProgress<'a> {
         )));
     }
 
+    /// The session is over: clears the spinner, reports what was published (naming the node
+    /// as the person reaches it) and shuts down the connection, and with it an in-process
+    /// node.
+    pub fn finish(
+        mut self,
+        connection: Connection,
+        published: &[TopicOutcome],
+    ) -> Result<(), CliError> {
+        self.done();
+        report_published(self.ui, &connection.name(), published);
+        Ok(connection.shutdown()?)
+    }
+
     /// The device has answered the request announced last, and the flow moved on: clears
     /// the spinner and records the approval.
     pub fn done(&mut self) {
@@ -141,7 +156,7 @@ fn screen_guide(step: usize, total: usize, account: Option<&str>, text: &str) ->
 }
 
 /// What a publish did: a count on stderr, each topic with `-v`.
-pub fn report_published(ui: &Ui, node: &str, published: &[TopicOutcome]) {
+fn report_published(ui: &Ui, node: &str, published: &[TopicOutcome]) {
     let sent = published
         .iter()
         .filter(|p| p.outcome == PublishOutcome::Published)

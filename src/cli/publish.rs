@@ -10,7 +10,7 @@ use super::context::{chosen_derivation_path, open_signer_at};
 use super::error::{CliError, session_error};
 use super::identity_output::IdentityOutput;
 use super::out_dir;
-use super::progress::{FlowProgress, report_published};
+use super::progress::FlowProgress;
 use super::ui::Ui;
 use xmtp_ledger::device::{DerivationPath, DeviceError};
 use xmtp_ledger::identity::Address;
@@ -89,9 +89,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, dir: &Path, force: bool) -> Result<(), 
             }
             other => session_error(other, &connection),
         })?;
-    progress.done();
-    report_published(ui, &connection.name(), &published.published);
-    connection.shutdown()?;
+    progress.finish(connection, &published.published)?;
 
     let output = IdentityOutput::new(&wallet, signer.path().to_string(), &published.bundle);
     ui.result(&output, || output.human("XMTP identity published"));

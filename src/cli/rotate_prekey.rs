@@ -6,7 +6,7 @@ use super::connect::connect;
 use super::context::open_signer;
 use super::error::{CliError, session_error};
 use super::identity_output::{IdentityOutput, OutcomeOutput};
-use super::progress::{FlowProgress, report_published};
+use super::progress::FlowProgress;
 use super::ui::Ui;
 use xmtp_ledger::session::{RotateOutcome, Session};
 use xmtp_ledger::signer::Signer;
@@ -24,9 +24,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
     let rotated = session
         .rotate_pre_key(&mut |e| progress.on(e))
         .map_err(|e| session_error(e, &connection))?;
-    progress.done();
-    report_published(ui, &connection.name(), &rotated.published);
-    connection.shutdown()?;
+    progress.finish(connection, &rotated.published)?;
 
     let headline = match rotated.outcome {
         RotateOutcome::Rotated => "XMTP pre-key rotated and published",

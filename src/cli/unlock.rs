@@ -10,7 +10,7 @@ use super::files::check_output_file;
 use super::identity_output::IdentityOutput;
 use super::input::{decode_flexible, read_input};
 use super::keystore_file;
-use super::progress::{FlowProgress, report_published};
+use super::progress::FlowProgress;
 use super::ui::Ui;
 use xmtp_ledger::flow::unlock_identity;
 use xmtp_ledger::session::Session;
@@ -40,7 +40,9 @@ pub fn run(
         let raw = read_input(file, MAX_BUNDLE_BYTES)
             .map_err(CliError::io(format!("reading {}", file.display())))?;
         let encrypted = decode_flexible(raw).bytes;
-        unlock_identity(&signer, &encrypted, &mut |p| progress.announce(p))?
+        let unlocked = unlock_identity(&signer, &encrypted, &mut |p| progress.announce(p))?;
+        progress.done();
+        unlocked
     } else {
         let connection = connect(global, ui)?;
         progress = progress.with_node(connection.name());
@@ -48,12 +50,9 @@ pub fn run(
         let unlocked = session
             .unlock(&mut |e| progress.on(e))
             .map_err(|e| session_error(e, &connection))?;
-        progress.done();
-        report_published(ui, &connection.name(), &unlocked.published);
-        connection.shutdown()?;
+        progress.finish(connection, &unlocked.published)?;
         unlocked.identity
     };
-    progress.done();
 
     if let Some(path) = keystore {
         keystore_file::save(ui, &signer, &unlocked.bundle, path, force, 2)?;

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::cli::{ACCOUNT_0, Run, Service, Setup, command};
 
@@ -17,41 +17,8 @@ const HANG_GUARD: Duration = Duration::from_secs(60);
 
 /// Runs `command` to its end (bounded by [`HANG_GUARD`]); returns what it printed and how
 /// long it took.
-fn run_timed(mut command: Command) -> (Run, Duration) {
-    let started = Instant::now();
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start xmtp-ledger");
-    let stdout = drain(child.stdout.take().expect("stdout"));
-    let stderr = drain(child.stderr.take().expect("stderr"));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > HANG_GUARD {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running after {HANG_GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
-    let run = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    };
-    (run, elapsed)
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        text
-    })
+fn run_timed(command: Command) -> (Run, Duration) {
+    common::cli::run_within(command, HANG_GUARD, "xmtp-ledger")
 }
 
 /// `xmtp-ledger ARGS` with nothing from the caller's environment.

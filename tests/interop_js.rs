@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -204,50 +204,19 @@ impl Setup {
 /// Runs `command` (a `node SCRIPT` in tests/interop) that prints one JSON line with `ok`,
 /// within [`SDK_TIMEOUT`]; that line, once its `ok` agrees with the exit status.
 fn run_node_script(mut command: Command, what: &str) -> Value {
-    let started = Instant::now();
-    let mut child = command
-        .current_dir(interop_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("run {what}: {e}"));
-    let stdout = drain(child.stdout.take().expect("stdout"));
-    let stderr = drain(child.stderr.take().expect("stderr"));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for node") {
-            break status;
-        }
-        if started.elapsed() > SDK_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{what} still running after {SDK_TIMEOUT:?}; stderr:\n{}",
-                stderr.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    eprintln!("{what}: {status} in {:.2?}", started.elapsed());
+    command.current_dir(interop_dir()).stdin(Stdio::null());
+    let (run, elapsed) = common::cli::run_within(command, SDK_TIMEOUT, what);
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
+    eprintln!("{what}: exit {} in {elapsed:.2?}", run.code);
     let result: Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("{what} printed no JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
     let ok = result["ok"] == Value::Bool(true);
     assert_eq!(
         ok,
-        status.success(),
+        run.code == 0,
         "exit status and ok disagree: {result}\nstderr:\n{stderr}"
     );
     result
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        text
-    })
 }
 
 fn text(value: &Value) -> &str {

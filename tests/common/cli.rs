@@ -244,3 +244,51 @@ pub fn assert_outcome_contract(json: &serde_json::Value) {
         "{json}"
     );
 }
+
+/// Runs `command` to its end, reading stdout and stderr as they come, and returns what it
+/// printed and how long it took. A run past `limit` is killed and fails the test with its
+/// stderr so far: a hang is a finding, not a stuck suite.
+pub fn run_within(
+    mut command: Command,
+    limit: std::time::Duration,
+    what: &str,
+) -> (Run, std::time::Duration) {
+    use std::time::{Duration, Instant};
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let stdout = drain(child.stdout.take().expect("stdout"));
+    let stderr = drain(child.stderr.take().expect("stderr"));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what} still running after {limit:?}; stderr:\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = started.elapsed();
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    };
+    (run, elapsed)
+}
+
+fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}

@@ -12,6 +12,7 @@
 //! | [`identity`] | keys, the texts the wallet signs, signatures, bundles, topics, auth token (pure) |
 //! | [`keystore`] | HKDF-SHA256 + AES-256-GCM sealing of the private key bundle under a wallet signature |
 //! | [`signer`] | the seam to a wallet (`address`, `personal_sign`) and [`signer::sign_verified`], the one place a wallet signature is checked |
+//! | [`v3`] | XMTP v3 identity: inbox ids, the "Authenticate to inbox" text, identity-update signatures, [`v3::AssociationState`] (pure) |
 //! | [`flow`] | key generation and key retrieval, offline, written once against [`signer::Signer`] |
 //! | [`network`] | the MessageApi gRPC client, async ([`network::Client`]) and blocking ([`network::BlockingClient`]) |
 //! | `node` (feature `node`) | the MessageApi node: SQLite store, gRPC service, REST gateway |
@@ -82,4 +83,5 @@ pub mod session;
 #[cfg(feature = "node")]
 pub mod signal;
 pub mod signer;
+pub mod v3;
 pub mod wire;

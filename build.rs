@@ -11,6 +11,10 @@ const PROTO_FILES: &[&str] = &[
     "message_contents/contact.proto",
     "message_api/v1/authn.proto",
     "message_api/v1/message_api.proto",
+    "identity/associations/signature.proto",
+    "identity/associations/association.proto",
+    "identity/api/v1/identity.proto",
+    "mls/api/v1/mls.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -177,7 +177,7 @@ export async function startRecorder({ port = 0, protoDir = PROTO_DIR, onEvent = 
   };
   const state = {
     nextSequenceId: 1n,
-    updates: new Map(), // inbox_id -> [{ sequence_id, server_timestamp_ns, raw }]
+    updates: new Map(), // inbox_id -> [{ sequence_id, server_timestamp_ns, raw, decoded }]
     inboxOf: new Map(), // identifierKey -> inbox_id
     keyPackages: [], // Buffer, in upload order
   };
@@ -188,7 +188,7 @@ export async function startRecorder({ port = 0, protoDir = PROTO_DIR, onEvent = 
       const { raw, decoded } = call.request;
       const update = decoded.identity_update ?? {};
       const inboxId = update.inbox_id ?? '';
-      const entry = { sequence_id: state.nextSequenceId++, server_timestamp_ns: nowNs(), raw };
+      const entry = { sequence_id: state.nextSequenceId++, server_timestamp_ns: nowNs(), raw, decoded: update };
       if (!state.updates.has(inboxId)) state.updates.set(inboxId, []);
       state.updates.get(inboxId).push(entry);
       const actions = [];

@@ -289,7 +289,15 @@ export async function startRecorder({ port = 0, protoDir = PROTO_DIR, onEvent = 
     port: boundPort,
     events,
     state,
-    close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
+    // Graceful, but a client's idle connection does not hold it up for more than a second.
+    close: () =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), 1000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
   };
 }
 

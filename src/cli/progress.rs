@@ -84,11 +84,19 @@ impl<'a> FlowProgress<'a> {
             SignaturePurpose::EnableIdentity => {
                 "is the key that encrypts this account's stored XMTP keys"
             }
+            SignaturePurpose::AuthenticateToInbox => {
+                "changes who may use this account's XMTP inbox"
+            }
         };
         let total = prompt.total + self.extra;
         let account = self.ui.account();
         for line in screen_guide(prompt.step, total, account.as_deref(), prompt.text) {
             self.ui.status(line);
+        }
+        if prompt.purpose == SignaturePurpose::AuthenticateToInbox {
+            for line in inbox_actions(prompt.text) {
+                self.ui.status(line);
+            }
         }
         self.ui.asking(prompt.step, total, prompt.purpose.header());
         self.current = Some(self.ui.device_prompt(format!(
@@ -123,6 +131,26 @@ impl<'a> FlowProgress<'a> {
 /// What the Ledger will show for `text` (its `personal_sign` review: "Review message",
 /// the message pages as a Nano S Plus lays them out, then "Sign message"), and the part to
 /// compare: the hex line, by its first and last eight digits.
+/// What an inbox update's text asks for, action by action, as its lines read.
+fn inbox_actions(text: &str) -> Vec<String> {
+    match text.parse::<xmtp_ledger::v3::SignatureText>() {
+        Ok(parsed) => std::iter::once(format!(
+            "  it asks, for inbox {} at {}:",
+            parsed.inbox_id,
+            xmtp_ledger::v3::format_time(parsed.time_secs)
+        ))
+        .chain(
+            parsed
+                .actions
+                .iter()
+                .map(|action| format!("    - {} ({})", action.title(), action.value())),
+        )
+        .collect(),
+        // Every text the tool sends was built or parsed by it: unreachable in practice.
+        Err(_) => Vec::new(),
+    }
+}
+
 fn screen_guide(step: usize, total: usize, account: Option<&str>, text: &str) -> Vec<String> {
     let signer = account.map_or(String::new(), |account| format!(" for {account}"));
     let pages = nano_message_pages(text.as_bytes());

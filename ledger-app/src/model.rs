@@ -18,8 +18,10 @@
 //!   depends on `SCREEN_SIZE_NANO`, `HAVE_SE_TOUCH` or the touch targets only.
 //! - `Makefile.standard_app` turns NBGL on for both nano targets alike when an app sets
 //!   `ENABLE_NBGL_FOR_NANO_DEVICES`, which app-ethereum 1.22.0's `Makefile` does; the app's
-//!   `src/` never tests `TARGET_NANOX` or `TARGET_NANOS2`, and its message review
-//!   (`src/nbgl/ui_sign_message.c`) differs only under `SCREEN_SIZE_WALLET` (Stax, Flex).
+//!   `src/` never tests `TARGET_NANOX` or `TARGET_NANOS2`; its message review
+//!   (`src/nbgl/ui_sign_message.c`) differs only under `SCREEN_SIZE_WALLET` (Stax, Flex), and
+//!   it turns whitespace into spaces under `SCREEN_SIZE_NANO`, both nano models alike
+//!   (`src/features/sign_message/cmd_sign_message.c`, `final_process`).
 //!
 //! The recordings (`shared/vectors/nanosp-screens.json`) are of a Nano S Plus; the Nano X
 //! pages rest on the sources above, not on a recording of their own.

@@ -2,7 +2,8 @@
 //! over gRPC). It knows nothing of any particular node: which one to use is the caller's choice.
 //!
 //! - [`Client`]: publish (with the `authorization: Bearer` token), query with
-//!   paging, batch query, subscribe. TLS (rustls, webpki roots) for `https://`;
+//!   paging, batch query, subscribe. TLS (rustls; the webpki roots, or
+//!   those of [`TlsRoots::Pem`]) for `https://`;
 //!   plaintext `http://` only to loopback unless explicitly allowed. Every unary call
 //!   has a deadline and is retried with capped exponential backoff on transient codes.
 //! - [`Client::publish_publications`]: the idempotent publish the flows use.
@@ -23,7 +24,7 @@ mod retry;
 mod url;
 
 pub use blocking::{BlockingClient, BlockingPages, new_runtime};
-pub use client::{Client, ClientConfig, Subscription};
+pub use client::{Client, ClientConfig, Subscription, TlsRoots};
 pub use error::{NetworkError, code_name};
 pub use probe::{ClockOffset, NodeProbe, PROBE_TOPIC, parse_http_date};
 pub use publish::PublishOutcome;

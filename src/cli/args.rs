@@ -18,7 +18,7 @@ Exit codes:
   3   network error [unreachable, network_timeout, node_rejected, network, local_node]
   4   verification failed: no valid identity, bad signature [verification_failed, no_identity]
   5   decryption failed: wrong account or tampered bundle [decryption_failed]
-  6   the account already has an identity; --force replaces it [exists]
+  6   the account already has an identity (--force replaces it) or an inbox [exists]
   20  rejected on the device [rejected]
   21  device locked [locked]
   22  Ethereum app not open on the device [wrong_app]
@@ -240,6 +240,12 @@ pub enum Command {
         #[arg(long, value_name = "ADDRESS")]
         expect_address: Option<String>,
     },
+    /// The account's XMTP v3 inbox: its id, its verified state, creating it, revoking
+    /// apps or addresses, changing its recovery address, and signing for a libxmtp app.
+    Inbox {
+        #[command(subcommand)]
+        command: InboxCommand,
+    },
     /// Publish what `init --out DIR` wrote.
     Publish {
         /// The directory written by `init --out`.
@@ -292,6 +298,85 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+/// `inbox …`.
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Print the inbox id of the device account (or --address) for a nonce; offline.
+    Id {
+        /// The nonce the id is derived with. libxmtp's mobile SDKs use 0, its Node and
+        /// browser SDKs 1: an app looks up an existing inbox before it uses either.
+        #[arg(long, env = "XMTP_LEDGER_INBOX_NONCE", default_value_t = 0)]
+        nonce: u64,
+        /// This address instead of the device account's (no device needed).
+        #[arg(long, value_name = "ADDRESS")]
+        address: Option<String>,
+    },
+    /// Fetch an inbox's whole log from the node, verify every update, and show its
+    /// recovery address, addresses and installations, and how close it is to the limits
+    /// (10 installations, 256 updates). Exit 4 when there is no inbox or the log does not
+    /// verify.
+    Status {
+        /// The address whose inbox to show (default: the device account's).
+        #[arg(conflicts_with = "inbox_id")]
+        address: Option<String>,
+        /// The inbox id instead of an address.
+        #[arg(long, value_name = "ID")]
+        inbox_id: Option<String>,
+    },
+    /// Create the device account's inbox (1 approval). Refused (exit 6) when the account
+    /// already belongs to an inbox.
+    Create {
+        /// The nonce the inbox id is derived with (see `inbox id --help`).
+        #[arg(long, env = "XMTP_LEDGER_INBOX_NONCE", default_value_t = 0)]
+        nonce: u64,
+        /// Create it with the account's XMTP v2 identity instead (1 approval, to open the
+        /// v2 keys on the node): nonce 0 only, and once, ever, per wallet.
+        #[arg(long)]
+        from_v2: bool,
+    },
+    /// Revoke installations or an address, signed by the device account as the inbox's
+    /// recovery address (1 approval for the whole batch).
+    Revoke(RevokeArgs),
+    /// Make ADDRESS the inbox's recovery address, signed by the current one (1 approval).
+    ChangeRecovery {
+        /// The new recovery address.
+        address: String,
+        /// The inbox (default: the device account's).
+        #[arg(long, value_name = "ID")]
+        inbox_id: Option<String>,
+    },
+    /// Sign an "XMTP : Authenticate to inbox" text that a libxmtp app produced: it is
+    /// parsed strictly (anything else is refused, exit 1), its actions shown, signed on
+    /// the device, verified, and printed as 0x… alone on stdout.
+    Sign {
+        /// The text, or - for stdin.
+        #[arg(long, value_name = "FILE", default_value = "-")]
+        text_file: PathBuf,
+    },
+}
+
+/// `inbox revoke`'s targets: exactly one of `--installation`, `--all-installations`,
+/// `--address`.
+#[derive(Debug, Args)]
+#[group(id = "targets", required = true, multiple = false, args = ["installation", "all_installations", "address"])]
+pub struct RevokeArgs {
+    /// An installation id to revoke (64 hex digits, as `inbox status` shows; repeatable).
+    #[arg(long, value_name = "ID")]
+    pub installation: Vec<String>,
+    /// Revoke every installation (but those given with --keep).
+    #[arg(long)]
+    pub all_installations: bool,
+    /// With --all-installations: an installation to keep (repeatable).
+    #[arg(long, value_name = "ID", requires = "all_installations")]
+    pub keep: Vec<String>,
+    /// Unlink this address from the inbox; the installations it added go with it.
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: Option<String>,
+    /// The inbox (default: the device account's; a recovery address need not be a member).
+    #[arg(long, value_name = "ID")]
+    pub inbox_id: Option<String>,
 }
 
 /// `udev print` / `udev install`.
@@ -426,6 +511,7 @@ const USES: &[(&str, &[&str])] = &[
     ("rotate-prekey", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
     ("publish", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
     ("verify", &[NETWORK, "timeout"]),
+    ("inbox", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
     ("inspect", &[]),
     ("node", &[]),
     ("emulator", &["mnemonic_file"]),

@@ -15,6 +15,7 @@ mod emulator;
 pub mod error;
 mod files;
 mod identity_output;
+mod inbox;
 mod init;
 mod input;
 mod inspect;
@@ -154,6 +155,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             input,
             expect_address,
         } => inspect::run(ui, input, expect_address.as_deref()),
+        Command::Inbox { command } => inbox::run(global, ui, command),
         Command::Publish { dir, force } => publish::run(global, ui, dir, *force),
         Command::Node {
             listen,

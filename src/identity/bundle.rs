@@ -243,7 +243,8 @@ impl SignedPublicKey {
         &self.signature
     }
 
-    fn to_proto(&self) -> pb::SignedPublicKey {
+    /// The protobuf form, `key_bytes` verbatim.
+    pub fn to_proto(&self) -> pb::SignedPublicKey {
         pb::SignedPublicKey {
             key_bytes: self.key_bytes.clone(),
             signature: Some(self.signature.to_proto()),

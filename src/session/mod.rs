@@ -10,6 +10,7 @@
 //! it happens.
 
 mod connect;
+pub mod inbox;
 mod init;
 mod lookup;
 mod publish;

@@ -14,8 +14,7 @@ use super::signature::{SignatureKind, VerifiedSignature, verify};
 use super::update::{identifier, parse_update};
 use super::{InboxId, LogError, MemberId, MemberKind, Rule};
 
-/// The most updates an inbox log holds (xmtp-node-go refuses more: "inbox log is full").
-pub const MAX_INBOX_UPDATES: usize = 256;
+pub use crate::wire::MAX_INBOX_UPDATES;
 
 /// libxmtp clients refuse to register an eleventh installation
 /// (`MAX_INSTALLATIONS_PER_INBOX`); the log itself does not forbid it.

@@ -135,18 +135,22 @@ impl UnsignedUpdate {
         .to_string()
     }
 
-    /// The update with `signature` (over [`Self::signature_text`]) in every action:
-    /// one wallet signature serves all actions of an update.
+    /// The update with the wallet's `signature` (over [`Self::signature_text`]) in every
+    /// action: one wallet signature serves all actions of an update.
     pub fn sign(&self, signature: &WalletSignature) -> pb::IdentityUpdate {
-        let signature = || {
-            Some(pb::Signature {
-                signature: Some(pb::signature::Signature::Erc191(
-                    pb::RecoverableEcdsaSignature {
-                        bytes: signature.as_bytes().to_vec(),
-                    },
-                )),
-            })
-        };
+        self.with_signature(pb::Signature {
+            signature: Some(pb::signature::Signature::Erc191(
+                pb::RecoverableEcdsaSignature {
+                    bytes: signature.as_bytes().to_vec(),
+                },
+            )),
+        })
+    }
+
+    /// The update with `signature` in every action, whatever its kind (a v2 identity
+    /// key's `delegated_erc_191` creates an inbox this way).
+    pub fn with_signature(&self, signature: pb::Signature) -> pb::IdentityUpdate {
+        let signature = || Some(signature.clone());
         use pb::identity_action::Kind;
         let actions = self
             .actions

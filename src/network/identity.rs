@@ -61,23 +61,19 @@ pub struct IdentityClient {
 impl Client {
     /// The IdentityApi client of the same node, on the same connection and configuration.
     pub fn identity(&self) -> IdentityClient {
-        IdentityClient::on(self.link.clone())
+        IdentityClient {
+            // The same bound on what one answer may make us allocate as the MessageApi's.
+            api: IdentityApiClient::new(self.link.channel.clone())
+                .max_decoding_message_size(self.config().max_response_bytes),
+            link: self.link.clone(),
+        }
     }
 }
 
 impl IdentityClient {
     /// Connects to the node at `url` under the same rules as [`Client::connect`].
     pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, NetworkError> {
-        Ok(Self::on(Link::connect(url, config).await?))
-    }
-
-    fn on(link: Link) -> Self {
-        Self {
-            // The same bound on what one answer may make us allocate as the MessageApi's.
-            api: IdentityApiClient::new(link.channel.clone())
-                .max_decoding_message_size(link.config.max_response_bytes),
-            link,
-        }
+        Ok(Client::connect(url, config).await?.identity())
     }
 
     /// The node, as `scheme://host:port`.

@@ -194,9 +194,12 @@ async fn inbox_ids_are_asked_as_libxmtp_asks_and_answered_in_order() {
         .await
         .expect("lookup");
     assert_eq!(found, [(known, Some(INBOX.to_owned())), (unknown, None)]);
+    // An address asked twice is answered in both places.
+    let twice = client.get_inbox_ids(&[known, known]).await.expect("twice");
+    assert_eq!(twice, vec![(known, Some(INBOX.to_owned())); 2]);
 
     let requests = seen.lock().unwrap().clone();
-    assert_eq!(requests.len(), 1);
+    assert_eq!(requests.len(), 2);
     let identifiers: Vec<(&str, i32)> = requests[0]
         .requests
         .iter()
@@ -212,7 +215,7 @@ async fn inbox_ids_are_asked_as_libxmtp_asks_and_answered_in_order() {
     );
     // Nothing asked, nothing sent.
     assert!(client.get_inbox_ids(&[]).await.expect("empty").is_empty());
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(seen.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]

@@ -145,12 +145,12 @@ impl IdentityClient {
                 )));
             }
             let identifier = answer.identifier.to_ascii_lowercase();
-            let Some(index) = identifiers.iter().position(|asked| *asked == identifier) else {
+            if !identifiers.contains(&identifier) {
                 return Err(protocol(format!(
                     "an answer for {:?}, which was not asked about",
                     truncated(&answer.identifier)
                 )));
-            };
+            }
             if let Some(inbox_id) = &answer.inbox_id
                 && !is_inbox_id(inbox_id)
             {
@@ -159,14 +159,19 @@ impl IdentityClient {
                     truncated(inbox_id)
                 )));
             }
-            let slot = &mut inbox_ids[index];
-            if slot
-                .as_ref()
-                .is_some_and(|earlier| *earlier != answer.inbox_id)
-            {
-                return Err(protocol(format!("two different answers for {identifier}")));
+            // An address asked twice is answered for both places.
+            for (asked, slot) in identifiers.iter().zip(inbox_ids.iter_mut()) {
+                if *asked != identifier {
+                    continue;
+                }
+                if slot
+                    .as_ref()
+                    .is_some_and(|earlier| *earlier != answer.inbox_id)
+                {
+                    return Err(protocol(format!("two different answers for {identifier}")));
+                }
+                *slot = Some(answer.inbox_id.clone());
             }
-            *slot = Some(answer.inbox_id);
         }
         addresses
             .iter()

@@ -305,9 +305,9 @@ impl IdentityClient {
     ///   the update may or may not be stored, and the caller should read the log before
     ///   signing anything anew.
     ///
-    /// A node that stores the update after the read-back said it had not (the first
-    /// attempt still in flight there) is not detected; the repeat is then refused as a
-    /// replay and reported as an error although the update is stored.
+    /// If a lost attempt is still in flight at the node when the log is read, the repeat
+    /// may be refused as a replay; the read-back after that refusal then finds the update.
+    /// Only an update stored after the last read-back goes unseen (reported as the error).
     pub async fn publish_identity_update(
         &self,
         update: IdentityUpdate,

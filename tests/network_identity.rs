@@ -576,6 +576,22 @@ async fn a_publish_of_unknown_outcome_is_read_back_before_any_repeat() {
     );
     assert_eq!(*log.log.lock().unwrap(), [update(7)]);
 
+    // The lost attempt lands at the node after the read-back: the repeat is refused as a
+    // replay, and the read-back after that refusal finds the update.
+    let log = LogNode {
+        page: 100,
+        publish_fails: Arc::new(Mutex::new(vec![
+            (false, Status::unavailable("lost answer")),
+            (true, Status::invalid_argument("signature already used")),
+        ])),
+        ..LogNode::default()
+    };
+    let client = connect(log.fake(), 5).await;
+    let outcome = client.publish_identity_update(update(7)).await;
+    assert_eq!(outcome.expect("publish"), UpdatePublished::FoundInLog);
+    // Reads: the empty log (one call), then the log of one (its page, and the empty end).
+    assert_eq!((log.publishes(), log.reads()), (2, 3));
+
     // No retries allowed: the one failed attempt is still read back.
     let log = LogNode {
         page: 100,

@@ -1,4 +1,6 @@
-//! Which node to talk to, and connecting to it: a URL, or `local`, a node on this machine.
+//! Which node to talk to, and connecting to it: a URL, `local` (a node on this machine), or
+//! `production` / `dev`, the public XMTP networks (v3 only since June 2025, see
+//! [`PublicNetwork`]).
 //!
 //! For `local`, a node already listening on [`DEFAULT_LOCAL_NODE`] (e.g. `xmtp-ledger
 //! node` in another terminal) is used if it answers as a MessageApi node; otherwise (with
@@ -38,6 +40,55 @@ const PROBE_TOPIC: &str = "/xmtp/0/xmtp-ledger-probe/proto";
 /// microseconds, so anything slow is not a healthy node.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The public XMTP networks, by the names libxmtp gives them.
+///
+/// Their gRPC endpoints are libxmtp's (`crates/xmtp_configuration/src/common/api.rs`,
+/// `GrpcUrlsProduction::NODE` and `GrpcUrlsDev::NODE` for native clients), TLS on port 443.
+/// Since June 2025 they serve XMTP v3 only: they refuse every v2 publish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PublicNetwork {
+    /// The production network: `https://grpc.production.xmtp.network:443`.
+    Production,
+    /// The development network (test data, wiped from time to time):
+    /// `https://grpc.dev.xmtp.network:443`.
+    Dev,
+}
+
+impl PublicNetwork {
+    /// Both networks.
+    pub const ALL: [Self; 2] = [Self::Production, Self::Dev];
+
+    /// The name `--network` takes: `production` or `dev`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Dev => "dev",
+        }
+    }
+
+    /// The gRPC endpoint.
+    pub const fn url(self) -> &'static str {
+        match self {
+            Self::Production => "https://grpc.production.xmtp.network:443",
+            Self::Dev => "https://grpc.dev.xmtp.network:443",
+        }
+    }
+
+    /// The endpoint's host name.
+    pub const fn host(self) -> &'static str {
+        match self {
+            Self::Production => "grpc.production.xmtp.network",
+            Self::Dev => "grpc.dev.xmtp.network",
+        }
+    }
+}
+
+impl std::fmt::Display for PublicNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What can go wrong finding and reaching the node.
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {
@@ -59,6 +110,17 @@ pub enum EndpointError {
         "cannot find a data directory for the local node database (no {NODE_DB_ENV}, XDG_DATA_HOME or HOME)"
     )]
     NoDataDir,
+    /// A v2 command that publishes was pointed at a public XMTP network, which has refused
+    /// every v2 publish since June 2025. Found before anything is asked of the device or
+    /// sent to the network.
+    #[error(
+        "the public XMTP {network} network ({url}) stopped accepting XMTP v2 publishes in June 2025, so this v2 command cannot work there: v2 identities live on a node you run (--network local, or its URL)",
+        url = .network.url()
+    )]
+    V2Retired {
+        /// The network named.
+        network: PublicNetwork,
+    },
     /// The in-process node could not be started.
     #[cfg(feature = "node")]
     #[error("cannot start the local node: {0}")]
@@ -72,12 +134,14 @@ pub enum EndpointError {
     },
 }
 
-/// Which node: `local` or a URL.
+/// Which node: `local`, a public network, or a URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Endpoint {
     /// A node on this machine (running, or started in-process).
     #[default]
     Local,
+    /// A public XMTP network (`production` or `dev`).
+    Public(PublicNetwork),
     /// The node at this URL.
     Url(String),
 }
@@ -85,13 +149,56 @@ pub enum Endpoint {
 impl FromStr for Endpoint {
     type Err = NetworkError;
 
-    /// `local`, or an `http(s)://` URL (syntax checked here, policy at connect time).
+    /// `local`, `production`, `dev` (any case), or an `http(s)://` URL (syntax checked
+    /// here, policy at connect time).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.eq_ignore_ascii_case("local") {
             return Ok(Self::Local);
         }
+        if let Some(network) = PublicNetwork::ALL
+            .into_iter()
+            .find(|n| s.eq_ignore_ascii_case(n.name()))
+        {
+            return Ok(Self::Public(network));
+        }
         crate::network::parse_node_url(s, true)?;
         Ok(Self::Url(s.to_owned()))
+    }
+}
+
+impl Endpoint {
+    /// The URL to connect to, when it is fixed (`None` for `local`, which is found at
+    /// connect time).
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Self::Local => None,
+            Self::Public(network) => Some(network.url()),
+            Self::Url(url) => Some(url),
+        }
+    }
+
+    /// The public XMTP network this names: by its name, or by a URL on its host.
+    pub fn public_network(&self) -> Option<PublicNetwork> {
+        match self {
+            Self::Local => None,
+            Self::Public(network) => Some(*network),
+            Self::Url(url) => {
+                let host = crate::network::parse_node_url(url, true).ok()?.host;
+                PublicNetwork::ALL
+                    .into_iter()
+                    .find(|n| host.eq_ignore_ascii_case(n.host()))
+            }
+        }
+    }
+
+    /// Refuses a public XMTP network for a v2 command that publishes
+    /// ([`EndpointError::V2Retired`]): they have refused every v2 publish since June 2025.
+    /// Reading v2 envelopes is left to the node to answer or refuse.
+    pub fn check_v2_publish(&self) -> Result<(), EndpointError> {
+        match self.public_network() {
+            Some(network) => Err(EndpointError::V2Retired { network }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -166,12 +273,12 @@ impl Connection {
     }
 }
 
-/// Connects to `endpoint`: a URL directly; `local` through [`connect_local`] on
+/// Connects to `endpoint`: a URL or a public network directly; `local` through [`connect_local`] on
 /// [`DEFAULT_LOCAL_NODE`] and [`default_node_db_path`].
 pub fn connect(endpoint: &Endpoint, config: ClientConfig) -> Result<Connection, EndpointError> {
-    match endpoint {
-        Endpoint::Url(url) => Ok(Connection::remote(BlockingClient::connect(url, config)?)),
-        Endpoint::Local => local(DEFAULT_LOCAL_NODE, default_node_db_path, config),
+    match endpoint.url() {
+        Some(url) => Ok(Connection::remote(BlockingClient::connect(url, config)?)),
+        None => local(DEFAULT_LOCAL_NODE, default_node_db_path, config),
     }
 }
 
@@ -326,5 +433,53 @@ mod tests {
             Some(Endpoint::Url("https://grpc.dev.xmtp.network:443".into()))
         );
         assert!("grpc.dev.xmtp.network:443".parse::<Endpoint>().is_err());
+    }
+
+    #[test]
+    fn public_network_names_resolve_to_libxmtp_endpoints() {
+        // libxmtp node-bindings-1.10.0, crates/xmtp_configuration/src/common/api.rs:
+        // GrpcUrlsProduction::NODE and GrpcUrlsDev::NODE (native).
+        let production = "production".parse::<Endpoint>().expect("production");
+        assert_eq!(production, Endpoint::Public(PublicNetwork::Production));
+        assert_eq!(
+            production.url(),
+            Some("https://grpc.production.xmtp.network:443")
+        );
+        let dev = "DEV".parse::<Endpoint>().expect("dev");
+        assert_eq!(dev.url(), Some("https://grpc.dev.xmtp.network:443"));
+        assert_eq!(Endpoint::Local.url(), None);
+        for network in PublicNetwork::ALL {
+            // TLS, and the host the v2 guard recognises.
+            let url = crate::network::parse_node_url(network.url(), false).expect("url");
+            assert!(url.tls);
+            assert_eq!(url.host, network.host());
+            assert_eq!(
+                network.name().parse::<Endpoint>().ok(),
+                Some(Endpoint::Public(network))
+            );
+        }
+    }
+
+    #[test]
+    fn v2_publishes_to_a_public_network_are_refused_by_name_or_url() {
+        for target in [
+            "production",
+            "dev",
+            "https://grpc.production.xmtp.network:443",
+            "https://GRPC.DEV.XMTP.NETWORK",
+        ] {
+            let endpoint: Endpoint = target.parse().expect(target);
+            let err = endpoint.check_v2_publish().expect_err(target);
+            assert!(
+                err.to_string()
+                    .contains("stopped accepting XMTP v2 publishes in June 2025"),
+                "{target}: {err}"
+            );
+        }
+        for target in ["local", "http://127.0.0.1:5556", "https://node.example.org"] {
+            let endpoint: Endpoint = target.parse().expect(target);
+            assert!(endpoint.check_v2_publish().is_ok(), "{target}");
+            assert_eq!(endpoint.public_network(), None, "{target}");
+        }
     }
 }

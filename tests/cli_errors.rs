@@ -408,3 +408,72 @@ fn each_subcommand_help_lists_only_the_flags_that_matter_to_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A v2 command that publishes, pointed at a public XMTP network (by name, by variable or
+/// by URL), says at once that the network no longer takes v2 publishes: exit 1, code
+/// `v2_retired`, before the device is asked anything (the `--device` here has nothing
+/// listening: reaching for it would fail with exit 23 instead).
+#[test]
+fn v2_publishes_to_a_public_network_are_refused_before_the_device_is_asked() {
+    let commands: [&[&str]; 5] = [
+        &["init"],
+        &["connect"],
+        &["unlock"],
+        &["rotate-prekey"],
+        &["publish", "no-such-dir"],
+    ];
+    for (network, how) in [
+        ("production", "flag"),
+        ("dev", "variable"),
+        ("https://grpc.production.xmtp.network:443", "flag"),
+    ] {
+        for args in commands {
+            let mut cmd = command();
+            cmd.args(["--json", "--device", "tcp://127.0.0.1:9"]);
+            match how {
+                "flag" => {
+                    cmd.args(["--network", network]);
+                }
+                _ => {
+                    cmd.env("XMTP_LEDGER_NETWORK", network);
+                }
+            }
+            let run = common::cli::Run::from(cmd.args(args).output().expect("run"));
+            run.assert_code(1);
+            let error = run.json_error();
+            assert_eq!(error["code"], "v2_retired", "{args:?} {network}");
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("stopped accepting XMTP v2 publishes in June 2025"),
+                "{message}"
+            );
+            assert!(
+                error["hint"]
+                    .as_str()
+                    .is_some_and(|h| h.contains("--network local")),
+                "{error}"
+            );
+        }
+    }
+    // `init --out` stays offline: not refused for the network, it goes on to the device.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("prepared");
+    let offline = command()
+        .args([
+            "--device",
+            "tcp://127.0.0.1:9",
+            "--network",
+            "production",
+            "init",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert_eq!(
+        offline.status.code(),
+        Some(23),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+}

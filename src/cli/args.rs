@@ -13,7 +13,7 @@ use clap::{ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success
-  1   usage error: bad flag, argument, variable or input file [usage, io]
+  1   usage error: bad flag, argument, variable or input file; v2 publish to a public network [usage, io, v2_retired]
   2   device error [device, device_timeout, device_disconnected, device_bad_answer, path_refused]
   3   network error [unreachable, network_timeout, node_rejected, network, local_node]
   4   verification failed: no valid identity, bad signature [verification_failed, no_identity]
@@ -49,8 +49,10 @@ pub struct GlobalArgs {
     pub device: String,
 
     /// XMTP node: `local` (the node on this machine, started in-process on
-    /// `XMTP_LEDGER_NODE_DB` if none listens) or a URL such as `http://127.0.0.1:5556`
-    /// or `https://node.example`.
+    /// `XMTP_LEDGER_NODE_DB` if none listens), `production` or `dev` (the public XMTP
+    /// networks, grpc.production.xmtp.network / grpc.dev.xmtp.network over TLS: XMTP v3
+    /// only, so v2 commands that publish refuse them), or a URL such as
+    /// `http://127.0.0.1:5556` or `https://node.example`.
     #[arg(
         long,
         global = true,

@@ -8,6 +8,14 @@ use super::ui::Ui;
 use xmtp_ledger::endpoint::{self, Connection, Endpoint};
 use xmtp_ledger::network::ClientConfig;
 
+/// For a v2 command that publishes: refuses a `--network` that names a public XMTP network
+/// (they have refused v2 publishes since June 2025), before the device is asked anything.
+pub fn check_v2_publish(global: &GlobalArgs) -> Result<(), CliError> {
+    let target: Endpoint = global.network.parse()?;
+    target.check_v2_publish()?;
+    Ok(())
+}
+
 /// Connects to `--network`, starting the local node in-process if needed.
 pub fn connect(global: &GlobalArgs, ui: &Ui) -> Result<Connection, CliError> {
     let target: Endpoint = global.network.parse()?;

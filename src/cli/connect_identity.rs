@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::args::GlobalArgs;
-use super::connect::connect;
+use super::connect::{check_v2_publish, connect};
 use super::context::open_signer;
 use super::error::{CliError, session_error};
 use super::files::check_output_file;
@@ -22,6 +22,7 @@ pub fn run(
     keystore: Option<&Path>,
     force: bool,
 ) -> Result<(), CliError> {
+    check_v2_publish(global)?;
     if let Some(path) = keystore {
         // Before the device is asked anything: a path that cannot be written fails now.
         check_output_file(path, force)?;

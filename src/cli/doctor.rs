@@ -431,6 +431,7 @@ fn node(endpoint: &Endpoint, timeout: Duration) -> Result<(Check, NodeFound), Cl
     const NAME: &str = "node";
     let url = match endpoint {
         Endpoint::Url(url) => url.clone(),
+        Endpoint::Public(network) => network.url().to_owned(),
         Endpoint::Local => {
             if TcpStream::connect_timeout(&DEFAULT_LOCAL_NODE, timeout.min(LOCAL_PROBE)).is_err() {
                 return Ok(match default_node_db_path() {

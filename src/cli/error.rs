@@ -89,6 +89,9 @@ impl CliError {
             Self::Endpoint(EndpointError::NoDataDir) => {
                 Some("set XMTP_LEDGER_NODE_DB (or XDG_DATA_HOME or HOME), or pass --network URL")
             }
+            Self::Endpoint(EndpointError::V2Retired { .. }) => Some(
+                "use --network local (the node this tool ships) or the URL of a node you run;                  the public networks take XMTP v3 inboxes only",
+            ),
             _ => None,
         }
     }
@@ -107,6 +110,8 @@ impl CliError {
             // So is a plain-text URL to a remote host: the fix is on the command line.
             Self::Network(NetworkError::InvalidUrl { .. })
             | Self::Network(NetworkError::InsecurePlaintext { .. }) => 1,
+            // And a v2 command pointed at a public network: nothing was sent anywhere.
+            Self::Endpoint(EndpointError::V2Retired { .. }) => 1,
             Self::Device(e) | Self::DeviceAt { source: e, .. } => match e.kind() {
                 DeviceErrorKind::Rejected => 20,
                 DeviceErrorKind::Locked => 21,
@@ -142,6 +147,7 @@ impl CliError {
             },
             Self::Network(e) => network_name(e),
             Self::Endpoint(EndpointError::Network(e)) => network_name(e),
+            Self::Endpoint(EndpointError::V2Retired { .. }) => "v2_retired",
             Self::Endpoint(_) => "local_node",
             Self::Verification(_) => "verification_failed",
             Self::NoIdentity(_) => "no_identity",
@@ -271,6 +277,7 @@ mod tests {
     const ERROR_CODES: &[(u8, &str)] = &[
         (1, "usage"),
         (1, "io"),
+        (1, "v2_retired"),
         (2, "device"),
         (2, "device_timeout"),
         (2, "device_disconnected"),
@@ -326,6 +333,9 @@ mod tests {
             CliError::Network(NetworkError::InsecurePlaintext { url: "x".into() }),
             CliError::Network(NetworkError::Runtime(std::io::Error::other("x"))),
             CliError::Endpoint(EndpointError::NoDataDir),
+            CliError::Endpoint(EndpointError::V2Retired {
+                network: xmtp_ledger::endpoint::PublicNetwork::Production,
+            }),
             CliError::Io {
                 context: "x".into(),
                 source: std::io::Error::other("x"),

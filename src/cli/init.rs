@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::args::GlobalArgs;
-use super::connect::connect;
+use super::connect::{check_v2_publish, connect};
 use super::context::open_signer;
 use super::error::{CliError, session_error};
 use super::identity_output::IdentityOutput;
@@ -16,6 +16,10 @@ use xmtp_ledger::signer::Signer;
 
 /// Runs `init`.
 pub fn run(global: &GlobalArgs, ui: &Ui, force: bool, out: Option<&Path>) -> Result<(), CliError> {
+    if out.is_none() {
+        // `--out` stays offline and may be published elsewhere later.
+        check_v2_publish(global)?;
+    }
     if let Some(dir) = out {
         // Before the device is asked anything: a path that cannot be written fails now.
         out_dir::check_writable(dir, force)?;

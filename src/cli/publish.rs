@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::args::GlobalArgs;
-use super::connect::connect;
+use super::connect::{check_v2_publish, connect};
 use super::context::{chosen_derivation_path, open_signer_at};
 use super::error::{CliError, session_error};
 use super::identity_output::IdentityOutput;
@@ -22,6 +22,7 @@ use xmtp_ledger::signer::Signer;
 /// account flags (if any) name that same account, and the node holds no other identity
 /// for it (unless `force`).
 pub fn run(global: &GlobalArgs, ui: &Ui, dir: &Path, force: bool) -> Result<(), CliError> {
+    check_v2_publish(global)?;
     let prepared = out_dir::read(dir)?;
     let description = out_dir::read_description(dir)?;
     let wallet: Address = description.address.parse().map_err(|e| {

@@ -2,7 +2,7 @@
 //! [`xmtp_ledger::session::Session::rotate_pre_key`]).
 
 use super::args::GlobalArgs;
-use super::connect::connect;
+use super::connect::{check_v2_publish, connect};
 use super::context::open_signer;
 use super::error::{CliError, session_error};
 use super::identity_output::{IdentityOutput, OutcomeOutput};
@@ -13,6 +13,7 @@ use xmtp_ledger::signer::Signer;
 
 /// Runs `rotate-prekey`.
 pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<(), CliError> {
+    check_v2_publish(global)?;
     let signer = open_signer(global, ui)?;
     let wallet = signer.address();
     let hd_path = signer.path().to_string();

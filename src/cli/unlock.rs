@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::args::GlobalArgs;
-use super::connect::connect;
+use super::connect::{check_v2_publish, connect};
 use super::context::open_signer;
 use super::error::{CliError, session_error};
 use super::files::check_output_file;
@@ -26,6 +26,10 @@ pub fn run(
     keystore: Option<&Path>,
     force: bool,
 ) -> Result<(), CliError> {
+    if from_file.is_none() {
+        // Unlocking from the node republishes the contact bundles where they are missing.
+        check_v2_publish(global)?;
+    }
     if let Some(path) = keystore {
         // Before the device is asked anything: a path that cannot be written fails now.
         check_output_file(path, force)?;

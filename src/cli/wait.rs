@@ -200,6 +200,7 @@ fn named_targets() -> (bool, bool) {
 fn node_url(network: &str) -> Result<String, CliError> {
     Ok(match network.parse::<Endpoint>()? {
         Endpoint::Local => format!("http://{DEFAULT_LOCAL_NODE}"),
+        Endpoint::Public(network) => network.url().to_owned(),
         Endpoint::Url(url) => url,
     })
 }

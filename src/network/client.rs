@@ -149,27 +149,8 @@ impl Link {
     }
 
     /// One unary call with a deadline per attempt and retries on transient failures,
-    /// bounded as a whole by `total_timeout`.
-    pub(super) async fn unary<Api, Req, Resp, F, Fut>(
-        &self,
-        api: &Api,
-        call: &'static str,
-        message: Req,
-        auth: Option<&MetadataValue<Ascii>>,
-        send: F,
-    ) -> Result<Resp, NetworkError>
-    where
-        Api: Clone,
-        Req: Clone,
-        F: Fn(Api, Request<Req>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
-    {
-        self.unary_within(&self.budget(), api, call, message, auth, send)
-            .await
-    }
-
-    /// [`Link::unary`] within a budget the caller started: for an operation made of
-    /// several calls (all the pages of a log, a publish and its read-back).
+    /// within `budget` (from [`Link::budget`]: one per operation, which may be made of
+    /// several calls, such as all the pages of a log).
     pub(super) async fn unary_within<Api, Req, Resp, F, Fut>(
         &self,
         budget: &Budget,
@@ -423,7 +404,10 @@ impl Client {
         F: Fn(MessageApiClient<Channel>, Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
     {
-        self.link.unary(&self.api, call, message, auth, send).await
+        let budget = self.link.budget();
+        self.link
+            .unary_within(&budget, &self.api, call, message, auth, send)
+            .await
     }
 
     pub(super) fn protocol(&self, call: &'static str, reason: &str) -> NetworkError {

@@ -61,23 +61,19 @@ pub struct IdentityClient {
 impl Client {
     /// The IdentityApi client of the same node, on the same connection and configuration.
     pub fn identity(&self) -> IdentityClient {
-        IdentityClient::on(self.link.clone())
+        IdentityClient {
+            // The same bound on what one answer may make us allocate as the MessageApi's.
+            api: IdentityApiClient::new(self.link.channel.clone())
+                .max_decoding_message_size(self.config().max_response_bytes),
+            link: self.link.clone(),
+        }
     }
 }
 
 impl IdentityClient {
     /// Connects to the node at `url` under the same rules as [`Client::connect`].
     pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, NetworkError> {
-        Ok(Self::on(Link::connect(url, config).await?))
-    }
-
-    fn on(link: Link) -> Self {
-        Self {
-            // The same bound on what one answer may make us allocate as the MessageApi's.
-            api: IdentityApiClient::new(link.channel.clone())
-                .max_decoding_message_size(link.config.max_response_bytes),
-            link,
-        }
+        Ok(Client::connect(url, config).await?.identity())
     }
 
     /// The node, as `scheme://host:port`.
@@ -149,12 +145,12 @@ impl IdentityClient {
                 )));
             }
             let identifier = answer.identifier.to_ascii_lowercase();
-            let Some(index) = identifiers.iter().position(|asked| *asked == identifier) else {
+            if !identifiers.contains(&identifier) {
                 return Err(protocol(format!(
                     "an answer for {:?}, which was not asked about",
                     truncated(&answer.identifier)
                 )));
-            };
+            }
             if let Some(inbox_id) = &answer.inbox_id
                 && !is_inbox_id(inbox_id)
             {
@@ -163,14 +159,19 @@ impl IdentityClient {
                     truncated(inbox_id)
                 )));
             }
-            let slot = &mut inbox_ids[index];
-            if slot
-                .as_ref()
-                .is_some_and(|earlier| *earlier != answer.inbox_id)
-            {
-                return Err(protocol(format!("two different answers for {identifier}")));
+            // An address asked twice is answered for both places.
+            for (asked, slot) in identifiers.iter().zip(inbox_ids.iter_mut()) {
+                if *asked != identifier {
+                    continue;
+                }
+                if slot
+                    .as_ref()
+                    .is_some_and(|earlier| *earlier != answer.inbox_id)
+                {
+                    return Err(protocol(format!("two different answers for {identifier}")));
+                }
+                *slot = Some(answer.inbox_id.clone());
             }
-            *slot = Some(answer.inbox_id);
         }
         addresses
             .iter()
@@ -304,9 +305,9 @@ impl IdentityClient {
     ///   the update may or may not be stored, and the caller should read the log before
     ///   signing anything anew.
     ///
-    /// A node that stores the update after the read-back said it had not (the first
-    /// attempt still in flight there) is not detected; the repeat is then refused as a
-    /// replay and reported as an error although the update is stored.
+    /// If a lost attempt is still in flight at the node when the log is read, the repeat
+    /// may be refused as a replay; the read-back after that refusal then finds the update.
+    /// Only an update stored after the last read-back goes unseen (reported as the error).
     pub async fn publish_identity_update(
         &self,
         update: IdentityUpdate,

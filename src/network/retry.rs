@@ -8,8 +8,10 @@ use tonic::{Code, Status};
 ///
 /// Only failures that may go away by themselves are retried (see [`is_transient`]); an
 /// invalid argument or a refused token will fail the same way every time. Retrying a
-/// publish is safe: the envelope bytes (and timestamp) are identical on every attempt and
-/// the node stores `(topic, message)` once.
+/// MessageApi publish is safe: the envelope bytes (and timestamp) are identical on every
+/// attempt and the node stores `(topic, message)` once. An IdentityApi publish is not
+/// repeated blindly (a node refuses an update it already stored): see
+/// [`super::IdentityClient::publish_identity_update`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Total attempts, including the first (at least 1).

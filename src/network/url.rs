@@ -15,6 +15,8 @@ pub(crate) struct NodeUrl {
     pub tls: bool,
     /// `scheme://authority`, used in every error message.
     pub display: String,
+    /// The host, as in the URL (an IPv6 address in brackets).
+    pub host: String,
 }
 
 /// Parses `http://HOST[:PORT]` or `https://HOST[:PORT]`.
@@ -69,7 +71,13 @@ pub(crate) fn parse_node_url(
         });
     }
     let display = format!("{}://{}", if tls { "https" } else { "http" }, authority);
-    Ok(NodeUrl { uri, tls, display })
+    let host = host.to_owned();
+    Ok(NodeUrl {
+        uri,
+        tls,
+        display,
+        host,
+    })
 }
 
 /// Whether `host` (as in a URL authority, IPv6 possibly in brackets) is this machine.

@@ -12,7 +12,9 @@ use tonic::{Request, Response, Status};
 use xmtp_ledger::proto::message_api::v1 as api;
 use xmtp_ledger::proto::message_api::v1::message_api_server::{MessageApi, MessageApiServer};
 
-type Answer<Req, Resp> = dyn Fn(&MetadataMap, Req) -> Result<Resp, Status> + Send + Sync;
+/// A scripted answer to one call: the call's metadata and request in, the response or a
+/// status out.
+pub type Answer<Req, Resp> = dyn Fn(&MetadataMap, Req) -> Result<Resp, Status> + Send + Sync;
 
 /// The node's answers: one function per unary call, given the call's metadata and request.
 #[derive(Clone)]
@@ -27,7 +29,8 @@ pub struct FakeNode {
 
 type Envelopes = Pin<Box<dyn Stream<Item = Result<api::Envelope, Status>> + Send>>;
 
-fn answer<Req, Resp>(
+/// Runs `f` on `request`.
+pub fn answer<Req, Resp>(
     f: &Answer<Req, Resp>,
     request: Request<Req>,
 ) -> Result<Response<Resp>, Status> {
@@ -86,17 +89,23 @@ pub async fn serve<N: MessageApi>(node: N) -> (String, tokio::task::JoinHandle<(
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let service = MessageApiServer::new(node);
     let task = tokio::spawn(async move {
-        // No Nagle delay on the answers: hundreds of small round trips stay fast.
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|socket| {
-            if let Ok(socket) = &socket {
-                let _ = socket.set_nodelay(true);
-            }
-            socket
-        });
         let _ = tonic::transport::Server::builder()
             .add_service(service)
-            .serve_with_incoming(incoming)
+            .serve_with_incoming(incoming(listener))
             .await;
     });
     (url, task)
+}
+
+/// The connections `listener` accepts, without Nagle's delay on the answers: hundreds of
+/// small round trips stay fast.
+pub fn incoming(
+    listener: TcpListener,
+) -> impl Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|socket| {
+        if let Ok(socket) = &socket {
+            let _ = socket.set_nodelay(true);
+        }
+        socket
+    })
 }

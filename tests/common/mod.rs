@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod fake_identity;
 pub mod fake_node;
 pub mod fixtures;
 pub mod http;

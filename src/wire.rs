@@ -1,7 +1,7 @@
-//! What both ends of the MessageApi wire agree on: the reference node's size limits, the
-//! clock envelopes and tokens are dated with, and the (topic, message) pair a publish
-//! carries. The MessageApi client and the node both import this module and never each
-//! other.
+//! What both ends of the wire agree on: the reference node's size limits (MessageApi, and
+//! v3's IdentityApi and key packages), the clock envelopes and tokens are dated with, and
+//! the (topic, message) pair a publish carries. The clients and the node both import this
+//! module and never each other.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -47,3 +47,26 @@ pub struct Publication {
     /// The raw protobuf bytes.
     pub message: Vec<u8>,
 }
+
+// XMTP v3: the IdentityApi and the key-package part of the MlsApi. The reference node's
+// limits where it had one (the 256-update log), ours otherwise, each sized to libxmtp's
+// use: its calls never come near them.
+
+/// Most updates in one inbox's log: a publish beyond it is refused with "inbox log is
+/// full" (the reference node's cap and words).
+pub const MAX_INBOX_UPDATES: usize = 256;
+/// Largest identity update a node accepts, as its protobuf encoding (64 KiB: a revocation
+/// of 250 installations in one update is about 29 KiB; a typical update is under 1 KiB).
+pub const MAX_IDENTITY_UPDATE_BYTES: usize = 64 * 1024;
+/// Most inboxes in one `GetIdentityUpdates` (libxmtp asks for 50 at a time).
+pub const MAX_IDENTITY_UPDATE_REQUESTS: usize = 100;
+/// Most identifiers in one `GetInboxIds`.
+pub const MAX_INBOX_ID_REQUESTS: usize = 1000;
+/// Longest identifier in `GetInboxIds` (an Ethereum address is 42 characters).
+pub const MAX_IDENTIFIER_LEN: usize = 256;
+/// Largest MLS key package a node accepts (64 KiB; libxmtp's, with its post-quantum
+/// extension, are about 2 KiB).
+pub const MAX_KEY_PACKAGE_BYTES: usize = 64 * 1024;
+/// Most installation keys in one `FetchKeyPackages`: a full group (libxmtp's
+/// `MAX_GROUP_SIZE`, 250 inboxes) of inboxes at libxmtp's 10 installations each.
+pub const MAX_KEY_PACKAGE_FETCH: usize = 2500;

@@ -38,6 +38,7 @@ mod blocking;
 mod db_file;
 mod fanout;
 pub(crate) mod grpc_codec;
+pub mod inbox_store;
 mod listener;
 mod query;
 pub mod rest;

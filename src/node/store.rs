@@ -1,4 +1,6 @@
-//! The node's storage: one SQLite file in WAL mode.
+//! The node's storage: one SQLite file in WAL mode. This module holds the envelopes and
+//! the file's setup; the XMTP v3 tables (identity updates, the address map, key packages)
+//! live in the same file, on the same connection, in [`super::inbox_store`].
 //!
 //! One row per distinct `(topic, message)`: the key is the topic together with the digest
 //! `sha256(topic ‖ message)` (the reference node's cursor digest), so publishing the same
@@ -32,9 +34,10 @@ use super::db_file::{FileProblem, create_private_dir, prepare_private_file};
 use crate::proto::message_api::v1::{Envelope, IndexCursor};
 use crate::wire::now_ns;
 
-/// Schema version kept in `PRAGMA user_version`: 2 keys rows by (topic, digest); 1 keyed
-/// them by the digest alone.
-const SCHEMA_VERSION: i64 = 2;
+/// Schema version kept in `PRAGMA user_version`: 3 adds the v3 tables
+/// ([`super::inbox_store`]: identity updates, the address map, key packages); 2 keys rows
+/// by (topic, digest); 1 keyed them by the digest alone.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS envelopes (
@@ -113,6 +116,15 @@ pub enum StoreError {
     DigestConflict {
         /// The topic.
         topic: String,
+    },
+    /// A stored identity update does not decode: the file was damaged (the node stores
+    /// only updates it decoded).
+    #[error("stored identity update {sequence_id} does not decode: {source}")]
+    CorruptUpdate {
+        /// Its sequence id.
+        sequence_id: u64,
+        /// Why.
+        source: prost::DecodeError,
     },
     /// The database file could not be created or its mode set.
     #[error("cannot prepare the node database file {path}: {source}")]
@@ -257,7 +269,7 @@ impl Store {
         &self.path
     }
 
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    pub(super) fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
@@ -452,6 +464,8 @@ fn migrate(conn: &Connection, version: i64) -> Result<(), rusqlite::Error> {
     } else {
         conn.execute_batch(SCHEMA)?;
     }
+    // Schema 2 to 3 only adds tables; `IF NOT EXISTS` makes this safe on every open.
+    conn.execute_batch(super::inbox_store::SCHEMA)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
 }
 

@@ -194,7 +194,7 @@ fn local(
     config: ClientConfig,
 ) -> Result<Connection, EndpointError> {
     let runtime = Arc::new(new_runtime()?);
-    if let Some(client) = runtime.block_on(probe_local(probe, config))? {
+    if let Some(client) = runtime.block_on(probe_local(probe, config.clone()))? {
         return Ok(Connection::remote(BlockingClient::from_async(
             runtime, client,
         )));
@@ -253,7 +253,7 @@ async fn probe_local(
     let probe_config = ClientConfig {
         retry: RetryPolicy::none(),
         timeout: config.timeout.min(PROBE_TIMEOUT),
-        ..config
+        ..config.clone()
     };
     let probe = Client::connect(&url, probe_config)
         .await

@@ -1,5 +1,6 @@
-//! The XMTP v2 key flows, written once against [`Signer`]: key generation ("init") and
-//! key retrieval ("unlock"). They produce and consume the bytes that are published;
+//! The key flows, written once against [`Signer`]: XMTP v2 key generation ("init") and
+//! key retrieval ("unlock"), and the v3 wallet signature of an identity update
+//! ([`sign_inbox_update`]). They produce and consume the bytes that are published;
 //! talking to a node is the caller's job.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -22,6 +23,9 @@ pub enum SignaturePurpose {
     CreateIdentity,
     /// "XMTP : Enable Identity": the secret that encrypts the private key bundle.
     EnableIdentity,
+    /// "XMTP : Authenticate to inbox": an XMTP v3 identity update (create an inbox,
+    /// grant or revoke an app, link or unlink an address, change the recovery address).
+    AuthenticateToInbox,
 }
 
 impl SignaturePurpose {
@@ -30,6 +34,7 @@ impl SignaturePurpose {
         match self {
             Self::CreateIdentity => eip191::CREATE_IDENTITY_HEADER,
             Self::EnableIdentity => eip191::ENABLE_IDENTITY_HEADER,
+            Self::AuthenticateToInbox => crate::v3::HEADER,
         }
     }
 }
@@ -280,6 +285,27 @@ pub fn seal_with_new_signature<S: Signer>(
     let sealed = EncryptedBundle::seal(bundle, wallet_pre_key, &enable_signature)?;
     wallet_pre_key.zeroize();
     Ok(sealed)
+}
+
+/// XMTP v3: the wallet's personal_sign of an identity update's text, announced as
+/// signature `position` (step, total) and accepted only if it recovers to the signer
+/// over exactly that text. What the text says is the caller's to check first.
+pub fn sign_inbox_update<S: Signer>(
+    signer: &S,
+    text: &str,
+    prompt: &mut dyn FnMut(SignaturePrompt<'_>),
+    position: (usize, usize),
+) -> Result<WalletSignature, FlowError<S::Error>> {
+    wallet_sign(
+        signer,
+        prompt,
+        SignaturePrompt {
+            purpose: SignaturePurpose::AuthenticateToInbox,
+            step: position.0,
+            total: position.1,
+            text,
+        },
+    )
 }
 
 /// Key retrieval: asks the wallet for the Enable Identity signature of the stored

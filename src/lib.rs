@@ -12,8 +12,9 @@
 //! | [`identity`] | keys, the texts the wallet signs, signatures, bundles, topics, auth token (pure) |
 //! | [`keystore`] | HKDF-SHA256 + AES-256-GCM sealing of the private key bundle under a wallet signature |
 //! | [`signer`] | the seam to a wallet (`address`, `personal_sign`) and [`signer::sign_verified`], the one place a wallet signature is checked |
+//! | [`v3`] | XMTP v3 identity: inbox ids, the "Authenticate to inbox" text, identity-update signatures, [`v3::AssociationState`] (pure) |
 //! | [`flow`] | key generation and key retrieval, offline, written once against [`signer::Signer`] |
-//! | [`network`] | the MessageApi gRPC client, async ([`network::Client`]) and blocking ([`network::BlockingClient`]) |
+//! | [`network`] | the gRPC clients of a node: MessageApi (v2) and IdentityApi (v3), async ([`network::Client`], [`network::IdentityClient`]) and blocking ([`network::BlockingClient`], [`network::BlockingIdentityClient`]) |
 //! | `node` (feature `node`) | the MessageApi node: SQLite store, gRPC service, REST gateway |
 //! | [`endpoint`] | which node (`local` or a URL) and connecting to it; the one module that names both client and node |
 //! | [`device`] | the Ledger: transports (USB HID with feature `hid`, TCP, in-process with feature `emulator`), the Ethereum app client, [`device::LedgerSigner`] |
@@ -82,4 +83,5 @@ pub mod session;
 #[cfg(feature = "node")]
 pub mod signal;
 pub mod signer;
+pub mod v3;
 pub mod wire;

@@ -29,7 +29,8 @@ fn each_signature_is_explained_before_and_acknowledged_after() {
             err,
             &format!(
                 "signature {step} of 2 {account}: the Ledger shows 'Review message', then \
-                 {pages} pages (Nano S Plus layout):"
+                 {pages} pages (Nano S Plus and Nano X layout; a tcp:// device does not say \
+                 its model, a Stax or Flex pages differently):"
             ),
         );
         // The pages as the device lays them out; their lines, joined, are the text with

@@ -395,9 +395,10 @@ fn ready_files_name_the_addresses_until_the_service_stops() {
     let ready_device = read_json(&device_file);
     assert_eq!(
         keys(&ready_device),
-        ["device", "listen", "pid"],
+        ["device", "listen", "model", "pid"],
         "{ready_device}"
     );
+    assert_eq!(ready_device["model"], "nanosp");
     assert_eq!(ready_device["listen"], device.lines[0].as_str());
     assert_eq!(
         ready_device["device"],

@@ -1,12 +1,15 @@
 //! The host's preview of a Ledger review (`device::review`), checked page for page and line
 //! for line against what the official Ethereum app 1.22.0 showed on a Nano S Plus
 //! (`shared/vectors/nanosp-screens.json`), and its font table against the SDK's
-//! (`shared/vectors/nano-font-widths.json`).
+//! (`shared/vectors/nano-font-widths.json`); and which models it previews those pages for.
 
 mod common;
 
 use serde_json::Value;
-use xmtp_ledger::device::review::{ReviewPage, nano_message_pages};
+use xmtp_ledger::device::LedgerModel;
+use xmtp_ledger::device::review::{
+    MessagePreview, ReviewPage, message_preview, nano_message_pages,
+};
 
 fn vectors(name: &str) -> Value {
     let path = common::shared_dir().join("vectors").join(name);
@@ -60,6 +63,14 @@ fn every_recorded_review_is_previewed_page_for_page() {
         let text = case["text"].as_str().expect("text");
         let expected = recorded_pages(case);
         let previewed = nano_message_pages(text.as_bytes());
+        // A Nano X, and a device whose model is not known (a `tcp://` one), get the same
+        // pages: the SDK builds one layout for both Nano models.
+        for model in [Some(LedgerModel::NanoSPlus), Some(LedgerModel::NanoX), None] {
+            let preview = message_preview(model, text.as_bytes());
+            if preview != MessagePreview::Pages(expected.clone()) {
+                failures.push(format!("{name} on {model:?}: {preview:?}"));
+            }
+        }
         if previewed != expected {
             failures.push(format!(
                 "{name} ({text:?}):\n  recorded  {expected:?}\n  previewed {previewed:?}"
@@ -89,6 +100,37 @@ fn the_font_table_is_the_sdks() {
             pages[0].lines[0].len() as u64,
             fit,
             "{c:?} of advance {advance}: {pages:?}"
+        );
+    }
+}
+
+/// A Stax or Flex (touch screens) pages a message in a layout this tool does not model: the
+/// preview gives the text instead, line breaks kept (the app turns whitespace into spaces
+/// only on a Nano), or the hex a message that is not text is shown as on every model.
+#[test]
+fn touch_and_unknown_models_get_the_text_not_pages() {
+    let text = "XMTP : Enable Identity\n20216c5a\n\nFor more info: https://xmtp.org/signatures/";
+    for model in [
+        LedgerModel::Stax,
+        LedgerModel::Flex,
+        LedgerModel::ApexP,
+        LedgerModel::NanoS,
+        LedgerModel::Unknown(0x9011),
+    ] {
+        assert_eq!(
+            message_preview(Some(model), text.as_bytes()),
+            MessagePreview::Text(vec![
+                "XMTP : Enable Identity".into(),
+                "20216c5a".into(),
+                String::new(),
+                "For more info: https://xmtp.org/signatures/".into(),
+            ]),
+            "{model}"
+        );
+        assert_eq!(
+            message_preview(Some(model), "caf\u{e9}".as_bytes()),
+            MessagePreview::Text(vec!["0x636166c3a9".into()]),
+            "{model}"
         );
     }
 }

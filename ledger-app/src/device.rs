@@ -17,7 +17,7 @@ use crate::cmd::personal_sign::{MessageInProgress, heap};
 use crate::cmd::{AppExit, Reply, Ui, app_config, get_address, not_implemented, os, personal_sign};
 use crate::io::{IoBuffer, Sender};
 use crate::keys::Seed;
-use crate::{ApprovalPolicy, DerivationPath, Error, Screen, sw};
+use crate::{ApprovalPolicy, DerivationPath, Error, Model, Screen, screen, sw};
 
 /// The public Hardhat/Foundry test mnemonic: its keys are known to everyone.
 pub const TEST_MNEMONIC: &str = "test test test test test test test test test test test junk";
@@ -163,7 +163,9 @@ pub enum NoAnswer {
     Dropped,
     /// The Ethereum app exited without answering, as the official app does when the person
     /// approves a message it then cannot sign (a derivation path the OS refuses); the device
-    /// shows its dashboard until the app is opened again ([`SoftwareDevice::set_running_app`]).
+    /// shows its dashboard until the app is opened again: by hand on a real device, here with
+    /// [`SoftwareDevice::set_running_app`], or at once with [`DeviceConfig::reopen_after_exit`]
+    /// (as `xmtp-ledger emulator` runs it: the person who would open it again is emulated too).
     #[error(
         "the Ethereum app exited without answering (it cannot sign at a derivation path the \
          device refuses); the device shows its dashboard"
@@ -205,6 +207,13 @@ pub struct DeviceConfig {
     pub locked: bool,
     /// What is open (default the Ethereum app).
     pub running_app: RunningApp,
+    /// The Ledger model it stands for (default the Nano S Plus; both models show the same
+    /// screens, see [`crate::model`]).
+    pub model: Model,
+    /// Whether the Ethereum app is opened again at once after it exits (default false: the
+    /// device stays on its dashboard, as a real one does until someone opens the app; see
+    /// [`NoAnswer::AppExited`]).
+    pub reopen_after_exit: bool,
 }
 
 impl DeviceConfig {
@@ -220,6 +229,8 @@ impl DeviceConfig {
             approval: ApprovalPolicy::Approve,
             locked: false,
             running_app: RunningApp::Ethereum,
+            model: Model::default(),
+            reopen_after_exit: false,
         }
     }
 
@@ -255,6 +266,8 @@ impl fmt::Debug for DeviceConfig {
             .field("approval", &self.approval)
             .field("locked", &self.locked)
             .field("running_app", &self.running_app)
+            .field("model", &self.model)
+            .field("reopen_after_exit", &self.reopen_after_exit)
             .finish()
     }
 }
@@ -267,6 +280,7 @@ struct Settings {
     approval: ApprovalPolicy,
     locked: bool,
     running_app: RunningApp,
+    reopen_after_exit: bool,
     faults: Faults,
     listener: Option<Arc<ScreenListener>>,
     /// Set when the device was locked, unlocked or switched apps: the next exchange starts
@@ -305,6 +319,7 @@ struct Session {
 /// serialized, like on a real device.
 pub struct SoftwareDevice {
     seed: Seed,
+    model: Model,
     /// Held for the whole of an exchange: one command at a time.
     session: Mutex<Session>,
     settings: Mutex<Settings>,
@@ -331,6 +346,7 @@ impl fmt::Debug for SoftwareDevice {
         let settings = lock(&self.settings);
         f.debug_struct("SoftwareDevice")
             .field("seed", &self.seed)
+            .field("model", &self.model)
             .field("app_version", &settings.app_version)
             .field("locked", &settings.locked)
             .field("running_app", &settings.running_app)
@@ -355,6 +371,7 @@ impl SoftwareDevice {
         let seed = Seed::from_mnemonic(&config.mnemonic, &config.passphrase)?;
         Ok(Self {
             seed,
+            model: config.model,
             session: Mutex::new(Session::default()),
             settings: Mutex::new(Settings {
                 app_version: config.app_version,
@@ -363,6 +380,7 @@ impl SoftwareDevice {
                 approval: config.approval.clone(),
                 locked: config.locked,
                 running_app: config.running_app.clone(),
+                reopen_after_exit: config.reopen_after_exit,
                 faults: Faults::default(),
                 listener: None,
                 reset_pending: false,
@@ -408,7 +426,16 @@ impl SoftwareDevice {
         let Ok(mut reply) = self.dispatch(apdu, &mut session) else {
             // The app is gone: the device is back on its dashboard, with nothing in progress.
             session.message = None;
-            lock(&self.settings).running_app = RunningApp::Dashboard;
+            let reopen = {
+                let mut settings = lock(&self.settings);
+                settings.running_app = RunningApp::Dashboard;
+                settings.reopen_after_exit
+            };
+            if reopen {
+                // Someone opens it again from the dashboard: a fresh app, on its home screen.
+                self.set_running_app(RunningApp::Ethereum);
+                self.show(screen::home());
+            }
             return Err(NoAnswer::AppExited);
         };
 
@@ -632,6 +659,11 @@ impl SoftwareDevice {
     /// What is running.
     pub fn running_app(&self) -> RunningApp {
         lock(&self.settings).running_app.clone()
+    }
+
+    /// The Ledger model this device stands for (set by [`DeviceConfig::model`]).
+    pub fn model(&self) -> Model {
+        self.model
     }
 
     /// Sets the version reported by the configuration and app-and-version commands.

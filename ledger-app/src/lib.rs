@@ -42,6 +42,7 @@ mod device;
 mod error;
 mod io;
 pub mod keys;
+pub mod model;
 pub mod path;
 pub mod policy;
 pub mod screen;
@@ -57,6 +58,7 @@ pub use device::{
     RunningApp, SCREEN_LOG_CAP, SPECULOS_MNEMONIC, ScreenListener, SoftwareDevice, TEST_MNEMONIC,
 };
 pub use error::Error;
+pub use model::{Model, ModelError};
 pub use path::DerivationPath;
 pub use policy::ApprovalPolicy;
 pub use screen::Screen;

@@ -1,6 +1,7 @@
 //! What a Nano S Plus running the Ethereum app (≥ 1.18, NBGL) shows during a review, as a list
 //! of [`Screen`]s that tests and the approval policy can read: each screen's title line and the
-//! lines under it, exactly as the device draws them.
+//! lines under it, exactly as the device draws them. A Nano X shows the same: the SDK builds
+//! the same screen size, fonts and layout code for both ([`crate::model`] names the files).
 //!
 //! Personal message review (app-ethereum 1.22.0 `src/nbgl/ui_sign_message.c`): `Review
 //! message`, then the message as one tag/value pair `Message` spread over as many pages as

@@ -1,12 +1,13 @@
 //! What a Nano S Plus shows, checked against what the official Ethereum app 1.22.0 showed in
 //! Speculos (`shared/vectors/nanosp-screens.json`) and against the SDK's font
-//! (`shared/vectors/nano-font-widths.json`).
+//! (`shared/vectors/nano-font-widths.json`); and the same recordings for a Nano X, which the
+//! SDK builds with the same screen, fonts and layout code (`ledger_app::model`).
 
 mod common;
 
 use common::*;
-use ledger_app::SoftwareDevice;
 use ledger_app::screen::{self, font};
+use ledger_app::{DeviceConfig, Model, SoftwareDevice};
 
 /// The glyph table in `src/screen/font.rs` is the SDK's, width for width.
 #[test]
@@ -103,14 +104,18 @@ fn screen_diff(expected: &[Lines], got: &[Lines]) -> Option<String> {
     Some(out)
 }
 
-/// Runs one recorded case on a software device; returns what differs, if anything.
-fn check_case(case: &serde_json::Value) -> Result<(), String> {
+/// Runs one recorded case on a software device standing for `model`; returns what differs,
+/// if anything.
+fn check_case(case: &serde_json::Value, model: Model) -> Result<(), String> {
     let name = case["name"].as_str().expect("case name");
     let text = case["text"].as_str().expect("case text");
     let mut problems = Vec::new();
 
     // Approve like the recording: right on every screen, both buttons on `Sign message`.
-    let device = SoftwareDevice::with_test_mnemonic();
+    let mut config = DeviceConfig::test_mnemonic();
+    config.model = model;
+    let device = SoftwareDevice::new(config).expect("the test mnemonic");
+    assert_eq!(device.model(), model);
     let p = path(ACCOUNT_0);
     let apdus = personal_sign_apdus(&p, text.as_bytes(), 255);
     let expected_apdus = case["apdus"].as_u64().expect("apdus") as usize;
@@ -177,13 +182,27 @@ fn check_case(case: &serde_json::Value) -> Result<(), String> {
 /// same APDU count and signature).
 #[test]
 fn every_recorded_review_is_reproduced_line_for_line() {
+    check_every_case(Model::NanoSPlus);
+}
+
+/// The Nano X shows what the Nano S Plus showed: no recording of its own, but the SDK
+/// compiles the same layout for both (`ledger_app::model`), and so must the software device.
+#[test]
+fn a_nano_x_shows_every_recorded_review_as_the_nano_s_plus() {
+    check_every_case(Model::NanoX);
+}
+
+fn check_every_case(model: Model) {
     let file = read_vectors("nanosp-screens.json");
     let cases = file["cases"].as_array().expect("`cases` array");
-    assert!(!cases.is_empty(), "no recorded case");
-    let failures: Vec<String> = cases.iter().filter_map(|c| check_case(c).err()).collect();
+    assert!(cases.len() >= 27, "{} recorded cases", cases.len());
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|c| check_case(c, model).err())
+        .collect();
     assert!(
         failures.is_empty(),
-        "{} of {} recorded cases differ:\n\n{}",
+        "{model}: {} of {} recorded cases differ:\n\n{}",
         failures.len(),
         cases.len(),
         failures.join("\n")

@@ -220,6 +220,32 @@ fn a_message_at_a_refused_path_is_reviewed_then_the_app_exits_without_answering(
     assert_eq!(d.running_app(), RunningApp::Ethereum);
 }
 
+/// `xmtp-ledger emulator` emulates the person too: after the app exits on a refused path,
+/// the Ethereum app is opened again at once (on its home screen, with nothing in progress),
+/// so the next connection finds it, where a plain device stays on its dashboard.
+#[test]
+fn with_reopen_after_exit_the_app_is_opened_again_after_it_exits() {
+    let mut config = DeviceConfig::test_mnemonic();
+    config.reopen_after_exit = true;
+    let d = SoftwareDevice::new(config).expect("the test mnemonic");
+    let apdus = personal_sign_apdus(&path("m/44'/501'/0'/0'"), b"hi", 255);
+    assert_eq!(d.exchange_checked(&apdus[0]), Err(NoAnswer::AppExited));
+    assert_eq!(d.running_app(), RunningApp::Ethereum);
+    let screens = d.take_screens();
+    assert_eq!(
+        screens.first().map(|s| s.title.as_str()),
+        Some(screen::REVIEW_MESSAGE)
+    );
+    assert_eq!(screens.last(), Some(&screen::home()), "{screens:?}");
+    assert!(!screens.iter().any(|s| s.title == screen::MESSAGE_SIGNED));
+    // A fresh app: the configuration answers, and no message is in progress.
+    assert_eq!(sw(&d.exchange(&app_config())), 0x9000);
+    assert_eq!(d.exchange(&more(b"hello")), [0x6A, 0x80]);
+    // And it signs at an allowed path as before.
+    let ok = personal_sign_apdus(&path("m/44'/60'/0'/0/0"), b"hi", 255);
+    assert_eq!(sw(&d.exchange(&ok[0])), 0x9000);
+}
+
 #[test]
 fn continuation_without_a_message_is_6a80() {
     let d = device();

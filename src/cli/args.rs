@@ -145,7 +145,12 @@ pub struct EmulatorArgs {
     /// What the emulated device is doing, to exercise error handling.
     #[arg(long, env = "XMTP_LEDGER_EMULATOR_STATE", value_enum, default_value_t = EmulatorState::Ready)]
     pub state: EmulatorState,
-    /// Once listening, write FILE (atomically): JSON `{"listen","device","pid"}`.
+    /// The Ledger model it stands for, whose screens it shows (the `-v` screen log, `--policy
+    /// ask`). The app's answers are the same on each; only the screens could differ. A
+    /// `tcp://` link carries no model, so a host previews the Nano layout for it.
+    #[arg(long, env = "XMTP_LEDGER_EMULATOR_MODEL", value_enum, default_value_t = EmulatorModel::Nanosp)]
+    pub model: EmulatorModel,
+    /// Once listening, write FILE (atomically): JSON `{"listen","device","model","pid"}`.
     /// Removed again when the emulator stops on SIGINT/SIGTERM.
     #[arg(long, env = "XMTP_LEDGER_EMULATOR_READY_FILE", value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
@@ -313,6 +318,32 @@ pub enum EmulatorState {
     Dashboard,
     /// Another app (Bitcoin) open.
     OtherApp,
+}
+
+/// `emulator --model`: the Ledger model the software device stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmulatorModel {
+    /// Nano S Plus: every screen as recorded from the official Ethereum app 1.22.0.
+    Nanosp,
+    /// Nano X: the Nano S Plus screens. Not recorded on a Nano X: the SDK builds both
+    /// with one 128x64 screen, font and layout code (named in ledger-app's `model.rs`).
+    Nanox,
+    /// Refused: a touch screen whose review pages are not modelled (no recording).
+    Stax,
+    /// Refused: a touch screen whose review pages are not modelled (no recording).
+    Flex,
+}
+
+impl EmulatorModel {
+    /// The name `--model` takes (and Speculos's `--model`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Nanosp => "nanosp",
+            Self::Nanox => "nanox",
+            Self::Stax => "stax",
+            Self::Flex => "flex",
+        }
+    }
 }
 
 /// The emulated user's answer to reviews.

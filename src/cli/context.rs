@@ -134,6 +134,7 @@ pub fn open_signer_at(
     let app = open_app(global, ui)?;
     let config = app.ensure_ethereum_app()?;
     ui.detail(format!("Ethereum app {} is open", config.version));
+    ui.set_device_model(app.model());
     let signer = LedgerSigner::connect(app, path)?;
     ui.set_account(format!("{} ({})", signer.address(), signer.path()));
     Ok(signer)

@@ -1,5 +1,10 @@
 //! `emulator`: the software Ledger (Ethereum app) on a Speculos-compatible TCP port, for
 //! CI pipelines and trying the tool without hardware. Keys are NOT protected by hardware.
+//!
+//! `--model` picks the Ledger it stands for: a Nano S Plus (recorded) or a Nano X (the same
+//! layout, from the SDK's sources: `ledger_app::model`); Stax and Flex are refused, their
+//! touch pages not being modelled. When the app exits (approving a message at a path the OS
+//! refuses), the connection closes and the emulated person opens the app again at once.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -7,7 +12,7 @@ use std::sync::Arc;
 
 use ledger_app::screen::reviewed_message;
 use ledger_app::tcp::TcpServer;
-use ledger_app::{ApprovalPolicy, RunningApp, Screen, SoftwareDevice};
+use ledger_app::{ApprovalPolicy, Model, ModelError, RunningApp, Screen, SoftwareDevice};
 use serde::Serialize;
 
 use super::args::{EmulatorArgs, EmulatorPolicy, EmulatorState, GlobalArgs};
@@ -23,6 +28,8 @@ struct Ready {
     listen: SocketAddr,
     /// What `--device` takes to reach it from this machine.
     device: String,
+    /// The model it stands for (`--model`): `nanosp` or `nanox`.
+    model: &'static str,
     pid: u32,
 }
 
@@ -32,10 +39,20 @@ pub fn run(global: &GlobalArgs, ui: &Ui, args: &EmulatorArgs) -> Result<(), CliE
     let listen = args.listen.as_str();
     let ready_path = args.ready_file.as_deref();
     ready_file::check(ready_path)?;
-    let config = emulator_config(global, ui)?;
+    let model: Model =
+        args.model.id().parse().map_err(|e: ModelError| {
+            CliError::Usage(format!("--model {}: {e}", args.model.id()))
+        })?;
+    let mut config = emulator_config(global, ui)?;
     if config.is_public_test_key() && !args.allow_remote_test_mnemonic {
         refuse_remote(listen)?;
     }
+    config.model = model;
+    // When the app exits (approving a message at a path the OS refuses), a real device shows
+    // its dashboard until the person opens the Ethereum app again; the emulated person does
+    // that at once, so the next connection finds the app open rather than a device that
+    // stays on its dashboard until the emulator is restarted.
+    config.reopen_after_exit = true;
     let device = Arc::new(
         SoftwareDevice::new(config)
             .map_err(|e| CliError::Usage(format!("software device: {e}")))?,
@@ -63,6 +80,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, args: &EmulatorArgs) -> Result<(), CliE
                 &Ready {
                     listen: server.local_addr(),
                     device: format!("tcp://{}", reachable(server.local_addr())),
+                    model: model.id(),
                     pid: std::process::id(),
                 },
             )
@@ -74,7 +92,7 @@ pub fn run(global: &GlobalArgs, ui: &Ui, args: &EmulatorArgs) -> Result<(), CliE
         let _ = stdout.flush();
     }
     ui.status(format!(
-        "software Ledger listening on {} (use --device tcp://{}); Ctrl-C to stop",
+        "software Ledger ({model}) listening on {} (use --device tcp://{}); Ctrl-C to stop",
         server.local_addr(),
         reachable(server.local_addr())
     ));

@@ -1,7 +1,8 @@
 //! What the person is told while a flow runs: what to check on the Ledger before each
 //! approval, the session's decisions, and what was published.
 
-use xmtp_ledger::device::review::nano_message_pages;
+use xmtp_ledger::device::LedgerModel;
+use xmtp_ledger::device::review::{MessagePreview, message_preview};
 use xmtp_ledger::endpoint::Connection;
 use xmtp_ledger::flow::{SignaturePrompt, SignaturePurpose};
 use xmtp_ledger::network::PublishOutcome;
@@ -84,11 +85,20 @@ impl<'a> FlowProgress<'a> {
             SignaturePurpose::EnableIdentity => {
                 "is the key that encrypts this account's stored XMTP keys"
             }
+            SignaturePurpose::AuthenticateToInbox => {
+                "changes who may use this account's XMTP inbox"
+            }
         };
         let total = prompt.total + self.extra;
         let account = self.ui.account();
-        for line in screen_guide(prompt.step, total, account.as_deref(), prompt.text) {
+        let model = self.ui.device_model();
+        for line in screen_guide(prompt.step, total, account.as_deref(), model, prompt.text) {
             self.ui.status(line);
+        }
+        if prompt.purpose == SignaturePurpose::AuthenticateToInbox {
+            for line in inbox_actions(prompt.text) {
+                self.ui.status(line);
+            }
         }
         self.ui.asking(prompt.step, total, prompt.purpose.header());
         self.current = Some(self.ui.device_prompt(format!(
@@ -120,27 +130,81 @@ impl<'a> FlowProgress<'a> {
     }
 }
 
+/// What an inbox update's text asks for, action by action, as its lines read.
+fn inbox_actions(text: &str) -> Vec<String> {
+    match text.parse::<xmtp_ledger::v3::SignatureText>() {
+        Ok(parsed) => std::iter::once(format!(
+            "  it asks, for inbox {} at {}:",
+            parsed.inbox_id,
+            xmtp_ledger::v3::format_time(parsed.time_secs)
+        ))
+        .chain(
+            parsed
+                .actions
+                .iter()
+                .map(|action| format!("    - {} ({})", action.title(), action.value())),
+        )
+        .collect(),
+        // Every text the tool sends was built or parsed by it: unreachable in practice.
+        Err(_) => Vec::new(),
+    }
+}
+
 /// What the Ledger will show for `text` (its `personal_sign` review: "Review message",
-/// the message pages as a Nano S Plus lays them out, then "Sign message"), and the part to
-/// compare: the hex line, by its first and last eight digits.
-fn screen_guide(step: usize, total: usize, account: Option<&str>, text: &str) -> Vec<String> {
+/// the message pages as the device's model lays them out, then "Sign message"), and the
+/// part to compare: the hex line, by its first and last eight digits.
+///
+/// The pages are those of a Nano S Plus or Nano X (`model`, from the device's link); with no
+/// model (a `tcp://` device does not say it) the same pages, saying they are assumed. A
+/// Stax or Flex pages differently, which this tool does not model: the text is shown
+/// instead, as that device holds it.
+fn screen_guide(
+    step: usize,
+    total: usize,
+    account: Option<&str>,
+    model: Option<LedgerModel>,
+    text: &str,
+) -> Vec<String> {
     let signer = account.map_or(String::new(), |account| format!(" for {account}"));
-    let pages = nano_message_pages(text.as_bytes());
-    let mut lines = vec![format!(
-        "signature {step} of {total}{signer}: the Ledger shows 'Review message', then {} \
-         (Nano S Plus layout):",
-        if pages.len() == 1 {
-            "1 page".to_owned()
-        } else {
-            format!("{} pages", pages.len())
+    let mut lines = Vec::new();
+    match message_preview(model, text.as_bytes()) {
+        MessagePreview::Pages(pages) => {
+            let layout = match model {
+                Some(LedgerModel::NanoSPlus) => "Nano S Plus layout".to_owned(),
+                Some(model) => format!("{model}: the Nano S Plus layout"),
+                None => "Nano S Plus and Nano X layout; a tcp:// device does not say its \
+                         model, a Stax or Flex pages differently"
+                    .to_owned(),
+            };
+            lines.push(format!(
+                "signature {step} of {total}{signer}: the Ledger shows 'Review message', then {} \
+                 ({layout}):",
+                if pages.len() == 1 {
+                    "1 page".to_owned()
+                } else {
+                    format!("{} pages", pages.len())
+                }
+            ));
+            lines.extend(
+                pages
+                    .iter()
+                    .map(|page| format!("  {:<14} {}", page.title, page.lines.join(" | "))),
+            );
+            lines.push("  then 'Sign message'".to_owned());
         }
-    )];
-    lines.extend(
-        pages
-            .iter()
-            .map(|page| format!("  {:<14} {}", page.title, page.lines.join(" | "))),
-    );
-    lines.push("  then 'Sign message'".to_owned());
+        MessagePreview::Text(text_lines) => {
+            let model = model.map_or_else(String::new, |model| model.to_string());
+            lines.push(format!(
+                "signature {step} of {total}{signer}: the Ledger ({model}) shows 'Review \
+                 message', then the message on pages this tool does not model (it knows the \
+                 Nano S Plus and Nano X layout only); the message, line by line:"
+            ));
+            lines.extend(text_lines.iter().map(|line| format!("  | {line}")));
+            // The finish title on a touch screen (`SCREEN_SIZE_WALLET` in app-ethereum 1.22.0
+            // `src/nbgl/ui_sign_message.c`).
+            lines.push("  then 'Sign message?'".to_owned());
+        }
+    }
     if let Some(hex) = text
         .lines()
         .find(|line| line.len() >= 16 && line.chars().all(|c| c.is_ascii_hexdigit()))

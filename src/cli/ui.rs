@@ -9,6 +9,7 @@ use std::time::Duration;
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use xmtp_ledger::device::LedgerModel;
 
 /// A failure as reported to the person or script.
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +46,8 @@ pub struct Ui {
 struct Steps {
     /// The account that signs, as `ADDRESS (PATH)`.
     account: Option<String>,
+    /// The device's model, when its link says it (not over `tcp://`).
+    model: Option<LedgerModel>,
     /// The approval being waited for: (step, total, header).
     asking: Option<(usize, usize, &'static str)>,
     /// Headers of the approvals given, in order.
@@ -189,6 +192,17 @@ impl Ui {
     /// The account the device signs with, once known.
     pub fn account(&self) -> Option<String> {
         self.with_steps(|steps| steps.account.clone())
+    }
+
+    /// Records the device's model (`None`: its link does not say it), which the preview of
+    /// each review lays its pages out for.
+    pub fn set_device_model(&self, model: Option<LedgerModel>) {
+        self.with_steps(|steps| steps.model = model);
+    }
+
+    /// The device's model, if it was recorded and its link says it.
+    pub fn device_model(&self) -> Option<LedgerModel> {
+        self.with_steps(|steps| steps.model)
     }
 
     /// Records that approval `step` of `total` (`header`) is being asked for.

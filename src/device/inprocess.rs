@@ -9,6 +9,7 @@ use ledger_app::SoftwareDevice;
 use zeroize::Zeroize;
 
 use super::error::DeviceError;
+use super::model::LedgerModel;
 use super::transport::{ApduAnswer, ApduCommand, Transport};
 
 /// The software device, called directly.
@@ -45,6 +46,14 @@ impl InProcessTransport {
 impl Transport for InProcessTransport {
     fn exchange(&self, command: &ApduCommand) -> Result<ApduAnswer, DeviceError> {
         Self::answer(self.device.exchange_checked(&command.to_bytes()))
+    }
+
+    /// The model the software device stands for.
+    fn model(&self) -> Option<LedgerModel> {
+        Some(match self.device.model() {
+            ledger_app::Model::NanoSPlus => LedgerModel::NanoSPlus,
+            ledger_app::Model::NanoX => LedgerModel::NanoX,
+        })
     }
 
     /// Runs the command on its own thread and stops waiting after `limit` (a device slowed

@@ -22,6 +22,7 @@ pub mod eth_app;
 pub mod hid;
 #[cfg(feature = "emulator")]
 pub mod inprocess;
+pub mod model;
 pub mod path;
 pub mod review;
 mod signer;
@@ -37,11 +38,10 @@ pub use eth_app::{
     AddressOptions, AppAndVersion, AppConfiguration, AppStatus, AppVersion, EthApp, PublicAddress,
 };
 #[cfg(feature = "hid")]
-pub use hid::{
-    DeviceListing, HidDeviceInfo, HidTransport, LedgerModel, list_devices, probe_devices,
-};
+pub use hid::{DeviceListing, HidDeviceInfo, HidTransport, list_devices, probe_devices};
 #[cfg(feature = "emulator")]
 pub use inprocess::InProcessTransport;
+pub use model::LedgerModel;
 pub use path::{DerivationPath, PathError};
 pub use signer::LedgerSigner;
 pub use spec::DeviceSpec;

@@ -6,6 +6,45 @@
 //! and described by `shared/reference/nano-screens.md`, whose rule numbers the comments
 //! below cite. This is the host's own implementation of those rules; the software device
 //! (`ledger-app`) has a separate one, and both are tested against the same recordings.
+//!
+//! A Nano X pages a message the same way ([`LedgerModel::has_nano_layout`] says why).
+//! A Stax or Flex does not, and its pages are not modelled: [`message_preview`] then gives
+//! the text as such a device holds it, line breaks kept.
+
+use super::model::LedgerModel;
+
+/// What the host can show, before a device asks, of the review of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessagePreview {
+    /// The message pages, as a Nano S Plus or Nano X lays them out.
+    Pages(Vec<ReviewPage>),
+    /// A model whose pages are not modelled (a touch screen, or one this tool does not
+    /// know): the text's lines as the app holds it for display, without pages. On a touch
+    /// screen the app keeps whitespace as it is (it turns it into spaces only under
+    /// `SCREEN_SIZE_NANO`: app-ethereum 1.22.0 `src/features/sign_message/cmd_sign_message.c`
+    /// `final_process`), so line breaks stay line breaks; a message that is not text is `0x`
+    /// + hex on every model.
+    Text(Vec<String>),
+}
+
+/// The preview of `message`'s review on `model`: its pages on a Nano S Plus or Nano X, and
+/// also when the model is not known (`None`: a `tcp://` device does not say it), where the
+/// caller should say that it assumes the Nano layout; otherwise its text.
+pub fn message_preview(model: Option<LedgerModel>, message: &[u8]) -> MessagePreview {
+    match model {
+        Some(model) if !model.has_nano_layout() => {
+            MessagePreview::Text(if is_shown_as_text(message) {
+                String::from_utf8_lossy(message)
+                    .split('\n')
+                    .map(str::to_owned)
+                    .collect()
+            } else {
+                vec![displayed_text(message)]
+            })
+        }
+        _ => MessagePreview::Pages(nano_message_pages(message)),
+    }
+}
 
 /// The usable width of a text line, in pixels: 128 minus a 7-pixel margin on each side
 /// (rule 3).
@@ -72,18 +111,27 @@ pub fn nano_message_pages(message: &[u8]) -> Vec<ReviewPage> {
 /// The text as the app shows it (rule 2): all of it as `0x` + hex if any byte is neither
 /// printable ASCII nor whitespace, else each whitespace character as one space.
 pub fn displayed_text(message: &[u8]) -> String {
-    let whitespace = |b: u8| matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
-    if message
-        .iter()
-        .all(|&b| (0x20..=0x7e).contains(&b) || whitespace(b))
-    {
+    if is_shown_as_text(message) {
         message
             .iter()
-            .map(|&b| if whitespace(b) { ' ' } else { char::from(b) })
+            .map(|&b| if is_whitespace(b) { ' ' } else { char::from(b) })
             .collect()
     } else {
         format!("0x{}", hex::encode(message))
     }
+}
+
+/// C `isspace` (rule 2).
+fn is_whitespace(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Whether the app shows `message` as text rather than hex (rule 2): every byte printable
+/// ASCII or whitespace.
+fn is_shown_as_text(message: &[u8]) -> bool {
+    message
+        .iter()
+        .all(|&b| (0x20..=0x7e).contains(&b) || is_whitespace(b))
 }
 
 /// Whether the line may break after `c` (rule 4).

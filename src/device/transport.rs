@@ -9,6 +9,7 @@ use std::time::Duration;
 use zeroize::Zeroize;
 
 use super::error::{DeviceError, SW_OK};
+use super::model::LedgerModel;
 
 /// Most data bytes one command APDU can carry (`Lc` is one byte).
 pub const MAX_APDU_DATA: usize = 255;
@@ -204,6 +205,13 @@ pub trait Transport: Send + Sync {
         let _ = limit;
         self.exchange(command)
     }
+
+    /// The Ledger model at the other end, when the link says it (USB: the product id; the
+    /// software device in this process: its model). `None` when it does not: a
+    /// Speculos-compatible socket carries APDUs only.
+    fn model(&self) -> Option<LedgerModel> {
+        None
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
@@ -218,6 +226,10 @@ impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
     ) -> Result<ApduAnswer, DeviceError> {
         (**self).exchange_within(command, limit)
     }
+
+    fn model(&self) -> Option<LedgerModel> {
+        (**self).model()
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -231,6 +243,10 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
         limit: Duration,
     ) -> Result<ApduAnswer, DeviceError> {
         (**self).exchange_within(command, limit)
+    }
+
+    fn model(&self) -> Option<LedgerModel> {
+        (**self).model()
     }
 }
 

@@ -40,6 +40,12 @@ impl Address {
         Ok(Self(bytes))
     }
 
+    /// `0x` followed by 40 lowercase hex digits: the form XMTP v3 hashes into inbox ids
+    /// and writes into identity updates and their signature texts.
+    pub fn to_lower_hex(&self) -> String {
+        format!("0x{}", hex::encode(self.0))
+    }
+
     /// The EIP-55 checksummed form, `0x` followed by 40 mixed-case hex digits.
     pub fn to_checksum(&self) -> String {
         let lower = hex::encode(self.0);

@@ -1,4 +1,5 @@
-//! [`BlockingClient`]: the MessageApi client for callers that are not async, as the key
+//! [`BlockingClient`] and [`BlockingIdentityClient`]: the MessageApi and IdentityApi
+//! clients for callers that are not async, as the key
 //! flows are (they wait on a person at the device). It owns a tokio runtime and runs
 //! each call to completion on it, in the manner of mini-redis's `BlockingClient`.
 //!
@@ -11,8 +12,13 @@ use std::sync::Arc;
 
 use tokio::runtime::Runtime;
 
-use super::{Client, ClientConfig, Envelope, NetworkError, PublishOutcome, Query, QueryPage};
+use super::{
+    Client, ClientConfig, Envelope, IdentityClient, LoggedUpdate, NetworkError, PublishOutcome,
+    Query, QueryPage, UpdatePublished,
+};
+use crate::identity::Address;
 use crate::identity::AuthToken;
+use crate::proto::identity::associations::IdentityUpdate;
 use crate::wire::Publication;
 
 /// Worker threads of the runtime a [`BlockingClient`] builds for itself: one for the
@@ -101,6 +107,75 @@ impl BlockingClient {
             runtime: &self.runtime,
             inner: self.inner.pages(query),
         }
+    }
+
+    /// [`Client::identity`]: the node's IdentityApi, on the same connection and runtime.
+    pub fn identity(&self) -> BlockingIdentityClient {
+        BlockingIdentityClient {
+            runtime: self.runtime.clone(),
+            inner: self.inner.identity(),
+        }
+    }
+}
+
+/// An [`IdentityClient`] whose calls block the calling thread until they finish.
+///
+/// Cheap to clone: clones share the runtime and the connection.
+#[derive(Clone, Debug)]
+pub struct BlockingIdentityClient {
+    runtime: Arc<Runtime>,
+    inner: IdentityClient,
+}
+
+impl BlockingIdentityClient {
+    /// Connects to the node at `url` on a runtime of its own.
+    pub fn connect(url: &str, config: ClientConfig) -> Result<Self, NetworkError> {
+        let runtime = Arc::new(new_runtime()?);
+        let inner = runtime.block_on(IdentityClient::connect(url, config))?;
+        Ok(Self { runtime, inner })
+    }
+
+    /// The node, as `scheme://host:port`.
+    pub fn url(&self) -> &str {
+        self.inner.url()
+    }
+
+    /// The async client underneath; run it on [`BlockingIdentityClient::runtime`].
+    pub fn as_async(&self) -> &IdentityClient {
+        &self.inner
+    }
+
+    /// The runtime the calls run on.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// [`IdentityClient::get_inbox_ids`]: the inbox of each address, if any.
+    pub fn get_inbox_ids(
+        &self,
+        addresses: &[Address],
+    ) -> Result<Vec<(Address, Option<String>)>, NetworkError> {
+        self.runtime.block_on(self.inner.get_inbox_ids(addresses))
+    }
+
+    /// [`IdentityClient::get_identity_updates`]: an inbox's log after a sequence id.
+    pub fn get_identity_updates(
+        &self,
+        inbox_id: &str,
+        after_sequence_id: u64,
+    ) -> Result<Vec<LoggedUpdate>, NetworkError> {
+        self.runtime
+            .block_on(self.inner.get_identity_updates(inbox_id, after_sequence_id))
+    }
+
+    /// [`IdentityClient::publish_identity_update`]: publishes one update, never blindly
+    /// twice.
+    pub fn publish_identity_update(
+        &self,
+        update: IdentityUpdate,
+    ) -> Result<UpdatePublished, NetworkError> {
+        self.runtime
+            .block_on(self.inner.publish_identity_update(update))
     }
 }
 

@@ -1,12 +1,12 @@
-//! The MessageApi client: one node, one HTTP/2 channel, deadlines and retries on every
-//! unary call.
+//! The node link every API client shares (one HTTP/2 channel, TLS and loopback policy,
+//! deadlines and retries on every unary call) and the MessageApi client on it.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
 use super::NetworkError;
@@ -20,7 +20,7 @@ use crate::proto::message_api::v1::{
 use crate::wire::{MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_TOPIC_LEN};
 
 /// How a [`Client`] talks to its node.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ClientConfig {
     /// Deadline of each unary call attempt (sent as `grpc-timeout` and enforced here),
     /// and of establishing a subscription.
@@ -40,6 +40,8 @@ pub struct ClientConfig {
     /// ~1 MiB, and our node trims pages to a few MiB; this bounds what a hostile node can
     /// make us allocate.
     pub max_response_bytes: usize,
+    /// Which certificate authorities an `https://` node's certificate must chain to.
+    pub tls_roots: TlsRoots,
 }
 
 impl Default for ClientConfig {
@@ -51,57 +53,56 @@ impl Default for ClientConfig {
             total_timeout: None,
             allow_insecure_remote: false,
             max_response_bytes: 64 * 1024 * 1024,
+            tls_roots: TlsRoots::default(),
         }
     }
 }
 
-/// A client of one MessageApi node (`xmtp.message_api.v1.MessageApi` over gRPC).
+/// The certificate authorities an `https://` node's certificate must chain to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TlsRoots {
+    /// The Mozilla roots compiled into the binary (webpki-roots): what the public XMTP
+    /// networks and any node with a publicly issued certificate need.
+    #[default]
+    Webpki,
+    /// Only the certificates in this PEM text, and no public root: a private node with
+    /// its own certificate authority, or a test's self-signed certificate.
+    Pem(Arc<[u8]>),
+}
+
+/// One node: the HTTP/2 channel that every API client of that node shares, and how calls
+/// to it behave (deadline per attempt, transient-only retries, the URL errors name).
 ///
-/// Cheap to clone: clones share the connection.
+/// The MessageApi [`Client`] and the IdentityApi client are both thin layers over it, so
+/// the TLS and loopback policy, deadlines and retries are written once.
 #[derive(Clone, Debug)]
-pub struct Client {
-    api: MessageApiClient<Channel>,
-    url: Arc<str>,
-    config: ClientConfig,
+pub(super) struct Link {
+    pub(super) channel: Channel,
+    pub(super) url: Arc<str>,
+    pub(super) config: ClientConfig,
 }
 
-/// An open subscription: envelopes published after it started, until the node or the
-/// caller ends it. Reading has no deadline (a subscription waits by nature).
-#[derive(Debug)]
-pub struct Subscription {
-    stream: tonic::Streaming<Envelope>,
-    url: Arc<str>,
-}
-
-impl Subscription {
-    /// The next envelope; `Ok(None)` when the node closed the subscription (e.g. it is
-    /// shutting down).
-    pub async fn next(&mut self) -> Result<Option<Envelope>, NetworkError> {
-        self.stream
-            .message()
-            .await
-            .map_err(|status| status_error(&self.url, "subscription", status, 1))
-    }
-}
-
-impl Client {
-    /// Connects to the node at `url` (`https://HOST[:PORT]`, or `http://` to loopback).
-    ///
-    /// Connecting is retried like a transient call failure; the connection is re-opened
-    /// transparently if it drops later.
-    pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, NetworkError> {
+impl Link {
+    /// Connects to the node at `url` (`https://HOST[:PORT]`, or `http://` to loopback
+    /// unless `config` allows more), retrying like a transient call failure. The channel
+    /// re-opens the connection transparently if it drops later.
+    pub(super) async fn connect(url: &str, config: ClientConfig) -> Result<Self, NetworkError> {
         let node = parse_node_url(url, config.allow_insecure_remote)?;
         let node_url: Arc<str> = node.display.clone().into();
         let mut endpoint = Endpoint::from(node.uri)
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true);
         if node.tls {
-            endpoint = endpoint
-                .tls_config(ClientTlsConfig::new().with_webpki_roots())
-                .map_err(|e| NetworkError::Tls {
-                    url: node.display.clone(),
-                    detail: error_chain(&e),
-                })?;
+            let tls = match &config.tls_roots {
+                TlsRoots::Webpki => ClientTlsConfig::new().with_webpki_roots(),
+                TlsRoots::Pem(pem) => {
+                    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))
+                }
+            };
+            endpoint = endpoint.tls_config(tls).map_err(|e| NetworkError::Tls {
+                url: node.display.clone(),
+                detail: error_chain(&e),
+            })?;
         }
         let attempts = config.retry.max_attempts.max(1);
         let budget = Budget::start(config.total_timeout);
@@ -136,21 +137,208 @@ impl Client {
             }
         };
         Ok(Self {
-            api: MessageApiClient::new(channel)
-                .max_decoding_message_size(config.max_response_bytes),
+            channel,
             url: node_url,
             config,
         })
     }
 
+    /// The time budget of one operation, starting now.
+    pub(super) fn budget(&self) -> Budget {
+        Budget::start(self.config.total_timeout)
+    }
+
+    /// One unary call with a deadline per attempt and retries on transient failures,
+    /// bounded as a whole by `total_timeout`.
+    pub(super) async fn unary<Api, Req, Resp, F, Fut>(
+        &self,
+        api: &Api,
+        call: &'static str,
+        message: Req,
+        auth: Option<&MetadataValue<Ascii>>,
+        send: F,
+    ) -> Result<Resp, NetworkError>
+    where
+        Api: Clone,
+        Req: Clone,
+        F: Fn(Api, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        self.unary_within(&self.budget(), api, call, message, auth, send)
+            .await
+    }
+
+    /// [`Link::unary`] within a budget the caller started: for an operation made of
+    /// several calls (all the pages of a log, a publish and its read-back).
+    pub(super) async fn unary_within<Api, Req, Resp, F, Fut>(
+        &self,
+        budget: &Budget,
+        api: &Api,
+        call: &'static str,
+        message: Req,
+        auth: Option<&MetadataValue<Ascii>>,
+        send: F,
+    ) -> Result<Resp, NetworkError>
+    where
+        Api: Clone,
+        Req: Clone,
+        F: Fn(Api, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(budget, api, &message, auth, &send).await {
+                Ok(response) => return Ok(response),
+                Err(status) => {
+                    if self
+                        .pause_before_retry(call, &status, attempt, budget)
+                        .await
+                    {
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(self.failure(call, status, attempt));
+                }
+            }
+        }
+    }
+
+    /// One attempt of a unary call, with its deadline (the per-attempt timeout, or what
+    /// is left of `budget`). A deadline that passes is `DEADLINE_EXCEEDED`.
+    pub(super) async fn attempt<Api, Req, Resp, F, Fut>(
+        &self,
+        budget: &Budget,
+        api: &Api,
+        message: &Req,
+        auth: Option<&MetadataValue<Ascii>>,
+        send: &F,
+    ) -> Result<Resp, Status>
+    where
+        Api: Clone,
+        Req: Clone,
+        F: Fn(Api, Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        let timeout = budget.attempt_timeout(self.config.timeout);
+        if timeout.is_zero() {
+            return Err(Status::deadline_exceeded("client deadline"));
+        }
+        let mut request = Request::new(message.clone());
+        request.set_timeout(timeout);
+        if let Some(auth) = auth {
+            request.metadata_mut().insert("authorization", auth.clone());
+        }
+        match tokio::time::timeout(timeout, send(api.clone(), request)).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(status),
+            Err(_) => Err(Status::deadline_exceeded("client deadline")),
+        }
+    }
+
+    /// After failed attempt number `attempt`: whether the call is tried again (a transient
+    /// failure, attempts left, time left in `budget`), in which case this has slept the
+    /// backoff already.
+    pub(super) async fn pause_before_retry(
+        &self,
+        call: &'static str,
+        status: &Status,
+        attempt: u32,
+        budget: &Budget,
+    ) -> bool {
+        let backoff = self.config.retry.backoff(attempt);
+        if attempt < self.config.retry.max_attempts.max(1)
+            && is_transient(status)
+            && budget.allows_retry_after(backoff)
+        {
+            tracing::debug!(url = %self.url, call, attempt, code = ?status.code(), message = status.message(), "transient failure, retrying");
+            tokio::time::sleep(backoff).await;
+            return true;
+        }
+        false
+    }
+
+    /// The error a call that failed for good after `attempts` attempts reports.
+    pub(super) fn failure(
+        &self,
+        call: &'static str,
+        status: Status,
+        attempts: u32,
+    ) -> NetworkError {
+        if status.code() == Code::DeadlineExceeded {
+            return NetworkError::Timeout {
+                url: self.url.to_string(),
+                call,
+                timeout: self.config.total_timeout.unwrap_or(self.config.timeout),
+                attempts,
+            };
+        }
+        status_error(&self.url, call, status, attempts)
+    }
+
+    /// The node's answer to `call` breaks the protocol.
+    pub(super) fn protocol(&self, call: &'static str, reason: &str) -> NetworkError {
+        NetworkError::Protocol {
+            url: self.url.to_string(),
+            call,
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// A client of one MessageApi node (`xmtp.message_api.v1.MessageApi` over gRPC).
+///
+/// Cheap to clone: clones share the connection.
+#[derive(Clone, Debug)]
+pub struct Client {
+    api: MessageApiClient<Channel>,
+    pub(super) link: Link,
+}
+
+/// An open subscription: envelopes published after it started, until the node or the
+/// caller ends it. Reading has no deadline (a subscription waits by nature).
+#[derive(Debug)]
+pub struct Subscription {
+    stream: tonic::Streaming<Envelope>,
+    url: Arc<str>,
+}
+
+impl Subscription {
+    /// The next envelope; `Ok(None)` when the node closed the subscription (e.g. it is
+    /// shutting down).
+    pub async fn next(&mut self) -> Result<Option<Envelope>, NetworkError> {
+        self.stream
+            .message()
+            .await
+            .map_err(|status| status_error(&self.url, "subscription", status, 1))
+    }
+}
+
+impl Client {
+    /// Connects to the node at `url` (`https://HOST[:PORT]`, or `http://` to loopback).
+    ///
+    /// Connecting is retried like a transient call failure; the connection is re-opened
+    /// transparently if it drops later.
+    pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, NetworkError> {
+        Ok(Self::on(Link::connect(url, config).await?))
+    }
+
+    /// The MessageApi client on an open link.
+    pub(super) fn on(link: Link) -> Self {
+        Self {
+            api: MessageApiClient::new(link.channel.clone())
+                .max_decoding_message_size(link.config.max_response_bytes),
+            link,
+        }
+    }
+
     /// The node, as `scheme://host:port`.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.link.url
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &ClientConfig {
-        &self.config
+        &self.link.config
     }
 
     /// Publishes `envelopes` in one `Publish` call, authenticated by `token`.
@@ -205,22 +393,24 @@ impl Client {
         &self,
         open: impl Future<Output = Result<tonic::Response<tonic::Streaming<Envelope>>, Status>>,
     ) -> Result<Subscription, NetworkError> {
-        match tokio::time::timeout(self.config.timeout, open).await {
+        let timeout = self.link.config.timeout;
+        match tokio::time::timeout(timeout, open).await {
             Ok(Ok(response)) => Ok(Subscription {
                 stream: response.into_inner(),
-                url: self.url.clone(),
+                url: self.link.url.clone(),
             }),
-            Ok(Err(status)) => Err(status_error(&self.url, "subscribe", status, 1)),
+            Ok(Err(status)) => Err(status_error(&self.link.url, "subscribe", status, 1)),
             Err(_) => Err(NetworkError::Timeout {
-                url: self.url.to_string(),
+                url: self.link.url.to_string(),
                 call: "subscribe",
-                timeout: self.config.timeout,
+                timeout,
                 attempts: 1,
             }),
         }
     }
 
-    /// One unary call with a deadline per attempt and retries on transient failures.
+    /// One MessageApi unary call with a deadline per attempt and retries on transient
+    /// failures.
     pub(super) async fn unary<Req, Resp, F, Fut>(
         &self,
         call: &'static str,
@@ -233,52 +423,11 @@ impl Client {
         F: Fn(MessageApiClient<Channel>, Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
     {
-        let attempts = self.config.retry.max_attempts.max(1);
-        let budget = Budget::start(self.config.total_timeout);
-        let mut attempt = 1;
-        loop {
-            let timeout = budget.attempt_timeout(self.config.timeout);
-            let status = if timeout.is_zero() {
-                Status::deadline_exceeded("client deadline")
-            } else {
-                let mut request = Request::new(message.clone());
-                request.set_timeout(timeout);
-                if let Some(auth) = auth {
-                    request.metadata_mut().insert("authorization", auth.clone());
-                }
-                match tokio::time::timeout(timeout, send(self.api.clone(), request)).await {
-                    Ok(Ok(response)) => return Ok(response.into_inner()),
-                    Ok(Err(status)) => status,
-                    Err(_) => Status::deadline_exceeded("client deadline"),
-                }
-            };
-            if attempt < attempts
-                && is_transient(&status)
-                && budget.allows_retry_after(self.config.retry.backoff(attempt))
-            {
-                tracing::debug!(url = %self.url, call, attempt, code = ?status.code(), message = status.message(), "transient failure, retrying");
-                tokio::time::sleep(self.config.retry.backoff(attempt)).await;
-                attempt += 1;
-                continue;
-            }
-            if status.code() == Code::DeadlineExceeded {
-                return Err(NetworkError::Timeout {
-                    url: self.url.to_string(),
-                    call,
-                    timeout: self.config.total_timeout.unwrap_or(self.config.timeout),
-                    attempts: attempt,
-                });
-            }
-            return Err(status_error(&self.url, call, status, attempt));
-        }
+        self.link.unary(&self.api, call, message, auth, send).await
     }
 
     pub(super) fn protocol(&self, call: &'static str, reason: &str) -> NetworkError {
-        NetworkError::Protocol {
-            url: self.url.to_string(),
-            call,
-            reason: reason.to_owned(),
-        }
+        self.link.protocol(call, reason)
     }
 }
 

@@ -7,7 +7,7 @@ use tonic::Code;
 
 use crate::identity::IdentityError;
 
-/// What went wrong talking to a MessageApi node.
+/// What went wrong talking to a node (its MessageApi or its IdentityApi).
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
     /// The node URL does not parse or is not an `http://`/`https://` origin.
@@ -115,6 +115,31 @@ pub enum NetworkError {
         url: String,
         /// The topic.
         topic: String,
+    },
+    /// A node returned more updates for one inbox than any valid log holds.
+    #[error(
+        "node {url} returned more than {limit} identity updates for inbox {inbox_id}; no valid inbox log is that long"
+    )]
+    InboxLogTooLong {
+        /// The node.
+        url: String,
+        /// The inbox asked about.
+        inbox_id: String,
+        /// The most updates an inbox log may hold.
+        limit: usize,
+    },
+    /// A publish of an identity update failed in a way that leaves open whether the node
+    /// stored it, and reading the inbox's log back to tell failed too.
+    #[error(
+        "node {url} may or may not have stored the identity update for inbox {inbox_id} ({detail}); read the inbox's log before signing another update"
+    )]
+    Unconfirmed {
+        /// The node.
+        url: String,
+        /// The update's inbox.
+        inbox_id: String,
+        /// The publish failure and the read-back failure.
+        detail: String,
     },
     /// The auth token could not be created.
     #[error("cannot create the publish auth token: {0}")]

@@ -9,6 +9,7 @@ pub mod fake_node;
 pub mod fixtures;
 pub mod http;
 pub mod node;
+pub mod v3;
 pub mod wallet;
 
 use std::path::PathBuf;

@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::identity::{Address, WalletSignature};
 
 use super::error::DeviceError;
+use super::model::LedgerModel;
 use super::path::DerivationPath;
 use super::transport::{ApduAnswer, ApduCommand, Transport};
 
@@ -76,6 +77,12 @@ impl EthApp {
             session: Arc::new(Mutex::new(())),
             timeout: Self::DEFAULT_TIMEOUT,
         }
+    }
+
+    /// The Ledger model, when the transport says it ([`Transport::model`]): what the host's
+    /// preview of a review ([`crate::device::review`]) lays the pages out for.
+    pub fn model(&self) -> Option<LedgerModel> {
+        self.transport.model()
     }
 
     /// The same client, with `timeout` for every command that needs no approval (never for

@@ -21,6 +21,7 @@ use zeroize::Zeroize;
 
 use super::error::DeviceError;
 use super::eth_app::{AppStatus, EthApp};
+pub use super::model::LedgerModel;
 use super::transport::{ApduAnswer, ApduCommand, Transport};
 use framing::{AnswerAssembler, FramingError, REPORT_SIZE, request_reports};
 
@@ -28,75 +29,6 @@ use framing::{AnswerAssembler, FramingError, REPORT_SIZE, request_reports};
 pub const LEDGER_VENDOR_ID: u16 = 0x2C97;
 /// HID usage page of the APDU interface.
 pub const LEDGER_USAGE_PAGE: u16 = 0xFFA0;
-
-/// Ledger hardware models, identified by USB product id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LedgerModel {
-    /// Ledger Blue.
-    Blue,
-    /// Nano S (discontinued; Ethereum app support ended with 1.16.1).
-    NanoS,
-    /// Nano X.
-    NanoX,
-    /// Nano S Plus.
-    NanoSPlus,
-    /// Stax.
-    Stax,
-    /// Flex.
-    Flex,
-    /// Apex P.
-    ApexP,
-    /// A product id this version does not know.
-    Unknown(u16),
-}
-
-impl LedgerModel {
-    /// Model from a USB product id: old firmware uses whole "legacy" ids (`0x0001` = Nano S,
-    /// `0x0004` = Nano X, ...); current firmware uses `0xMMII`, MM the model and II a bitmask of
-    /// enabled interfaces.
-    pub fn from_product_id(product_id: u16) -> Self {
-        match product_id {
-            0x0000 => return Self::Blue,
-            0x0001 => return Self::NanoS,
-            0x0004 => return Self::NanoX,
-            0x0005 => return Self::NanoSPlus,
-            0x0006 => return Self::Stax,
-            0x0007 => return Self::Flex,
-            0x0008 => return Self::ApexP,
-            _ => {}
-        }
-        match product_id >> 8 {
-            0x00 => Self::Blue,
-            0x10 => Self::NanoS,
-            0x40 => Self::NanoX,
-            0x50 => Self::NanoSPlus,
-            0x60 => Self::Stax,
-            0x70 => Self::Flex,
-            0x80 => Self::ApexP,
-            _ => Self::Unknown(product_id),
-        }
-    }
-
-    /// Marketing name.
-    pub fn name(&self) -> String {
-        match self {
-            Self::Blue => "Blue".into(),
-            Self::NanoS => "Nano S".into(),
-            Self::NanoX => "Nano X".into(),
-            Self::NanoSPlus => "Nano S Plus".into(),
-            Self::Stax => "Stax".into(),
-            Self::Flex => "Flex".into(),
-            Self::ApexP => "Apex P".into(),
-            Self::Unknown(pid) => format!("unknown model (product id {pid:#06x})"),
-        }
-    }
-}
-
-impl fmt::Display for LedgerModel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
-    }
-}
 
 /// A Ledger APDU interface found on USB.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -357,6 +289,11 @@ impl Transport for HidTransport {
     ) -> Result<ApduAnswer, DeviceError> {
         self.exchange_bounded(command, Some(limit))
     }
+
+    /// The model the USB product id names.
+    fn model(&self) -> Option<LedgerModel> {
+        Some(self.info.model)
+    }
 }
 
 /// A report that does not continue the answer.
@@ -442,35 +379,6 @@ fn map_io_error(error: io::Error, path: &str) -> DeviceError {
 mod tests {
     use super::*;
     use crate::device::DeviceErrorKind;
-
-    #[test]
-    fn model_from_current_and_legacy_product_ids() {
-        let cases = [
-            (0x4011, LedgerModel::NanoX),
-            (0x4015, LedgerModel::NanoX),
-            (0x5011, LedgerModel::NanoSPlus),
-            (0x5015, LedgerModel::NanoSPlus),
-            (0x6011, LedgerModel::Stax),
-            (0x7011, LedgerModel::Flex),
-            (0x8011, LedgerModel::ApexP),
-            (0x1011, LedgerModel::NanoS),
-            (0x0011, LedgerModel::Blue),
-            (0x0000, LedgerModel::Blue),
-            (0x0001, LedgerModel::NanoS),
-            (0x0004, LedgerModel::NanoX),
-            (0x0005, LedgerModel::NanoSPlus),
-            (0x0006, LedgerModel::Stax),
-            (0x0007, LedgerModel::Flex),
-            (0x0008, LedgerModel::ApexP),
-            (0x9011, LedgerModel::Unknown(0x9011)),
-            (0x2011, LedgerModel::Unknown(0x2011)),
-        ];
-        for (pid, model) in cases {
-            assert_eq!(LedgerModel::from_product_id(pid), model, "{pid:#06x}");
-        }
-        assert_eq!(LedgerModel::NanoSPlus.to_string(), "Nano S Plus");
-        assert!(LedgerModel::Unknown(0x9011).to_string().contains("0x9011"));
-    }
 
     #[test]
     fn only_the_apdu_interface_is_selected() {

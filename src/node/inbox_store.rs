@@ -1,5 +1,6 @@
 //! The node's XMTP v3 tables, in the same SQLite file (and under the same durability
-//! rules) as the envelopes of [`Store`]:
+//! rules) as the envelopes of [`Store`]; their schema is versioned with the rest in
+//! [`super::store`]:
 //!
 //! - `identity_updates`: every accepted identity update, `sequence_id` global and
 //!   increasing (`AUTOINCREMENT`: never reused), the node's clock when it was stored, and
@@ -25,34 +26,6 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use super::store::{Store, StoreError};
 use crate::proto::identity::associations::IdentityUpdate;
 use crate::wire::now_ns;
-
-/// The v3 tables; run by [`Store::open`] on every open (`IF NOT EXISTS`), which is the
-/// whole of the schema 2 to 3 migration.
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS identity_updates (
-    sequence_id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    -- 64 lowercase hex digits.
-    inbox_id        TEXT    NOT NULL,
-    server_time_ns  INTEGER NOT NULL,
-    -- The IdentityUpdate's protobuf encoding.
-    update_bytes    BLOB    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS identity_updates_by_inbox ON identity_updates (inbox_id, sequence_id);
-CREATE TABLE IF NOT EXISTS inbox_addresses (
-    -- Lowercase 0x + 40 hex digits.
-    address         TEXT    NOT NULL,
-    inbox_id        TEXT    NOT NULL,
-    associated_seq  INTEGER NOT NULL,
-    -- NULL while the address is a member.
-    revoked_seq     INTEGER,
-    PRIMARY KEY (address, inbox_id)
-);
-CREATE TABLE IF NOT EXISTS key_packages (
-    installation_key BLOB    PRIMARY KEY,
-    key_package      BLOB    NOT NULL,
-    updated_ns       INTEGER NOT NULL
-);
-";
 
 /// Bytes a stored update adds to a `GetIdentityUpdates` answer beyond its own encoding:
 /// the sequence id and timestamp (at most 11 bytes each with their tags), the update's tag

@@ -56,6 +56,34 @@ CREATE TABLE IF NOT EXISTS envelopes (
 CREATE INDEX IF NOT EXISTS envelopes_by_topic_time ON envelopes (topic, sender_time, digest);
 ";
 
+/// Schema 3's v3 tables, read and written by [`super::inbox_store`]; run on every open
+/// (`IF NOT EXISTS`), which is the whole of the schema 2 to 3 migration.
+const V3_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS identity_updates (
+    sequence_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- 64 lowercase hex digits.
+    inbox_id        TEXT    NOT NULL,
+    server_time_ns  INTEGER NOT NULL,
+    -- The IdentityUpdate's protobuf encoding.
+    update_bytes    BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identity_updates_by_inbox ON identity_updates (inbox_id, sequence_id);
+CREATE TABLE IF NOT EXISTS inbox_addresses (
+    -- Lowercase 0x + 40 hex digits.
+    address         TEXT    NOT NULL,
+    inbox_id        TEXT    NOT NULL,
+    associated_seq  INTEGER NOT NULL,
+    -- NULL while the address is a member.
+    revoked_seq     INTEGER,
+    PRIMARY KEY (address, inbox_id)
+);
+CREATE TABLE IF NOT EXISTS key_packages (
+    installation_key BLOB    PRIMARY KEY,
+    key_package      BLOB    NOT NULL,
+    updated_ns       INTEGER NOT NULL
+);
+";
+
 /// Schema 1 to 2: the same rows, keyed by (topic, digest) instead of the digest alone.
 /// Runs in one transaction; the index is dropped first because it would otherwise
 /// follow the renamed table and keep its name.
@@ -465,7 +493,7 @@ fn migrate(conn: &Connection, version: i64) -> Result<(), rusqlite::Error> {
         conn.execute_batch(SCHEMA)?;
     }
     // Schema 2 to 3 only adds tables; `IF NOT EXISTS` makes this safe on every open.
-    conn.execute_batch(super::inbox_store::SCHEMA)?;
+    conn.execute_batch(V3_SCHEMA)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
 }
 

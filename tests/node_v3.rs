@@ -33,6 +33,14 @@ struct Rig {
     mls: MlsApiClient<Channel>,
 }
 
+async fn channel(node: &RunningNode) -> Channel {
+    Channel::from_shared(node.url())
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect")
+}
+
 async fn rig_with(configure: impl FnOnce(&mut NodeConfig)) -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = NodeConfig::new(dir.path().join("node.sqlite3"));
@@ -40,11 +48,7 @@ async fn rig_with(configure: impl FnOnce(&mut NodeConfig)) -> Rig {
     let node = node::spawn("127.0.0.1:0".parse().expect("addr"), config)
         .await
         .expect("node");
-    let channel = Channel::from_shared(node.url())
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = channel(&node).await;
     Rig {
         _dir: dir,
         node,
@@ -179,6 +183,41 @@ async fn a_create_is_stored_read_back_and_maps_its_address() {
     );
 }
 
+/// `owner` (a member) adds the address of `friend`, both signing.
+fn add_address(
+    inbox: &InboxId,
+    time_ns: u64,
+    owner: &LocalKeySigner,
+    friend: &LocalKeySigner,
+) -> pb::IdentityUpdate {
+    update(
+        inbox,
+        time_ns,
+        vec![Act::Add {
+            member: address_id(friend),
+            existing: By::Wallet(owner),
+            new: By::Wallet(friend),
+        }],
+    )
+}
+
+/// The recovery address `by` (or, to be refused, another) revokes `member`.
+fn revoke(
+    inbox: &InboxId,
+    time_ns: u64,
+    member: xmtp_ledger::v3::MemberId,
+    by: &LocalKeySigner,
+) -> pb::IdentityUpdate {
+    update(
+        inbox,
+        time_ns,
+        vec![Act::Revoke {
+            member,
+            by: By::Wallet(by),
+        }],
+    )
+}
+
 #[tokio::test]
 async fn add_and_revoke_move_the_address_map() {
     let mut rig = rig().await;
@@ -193,28 +232,13 @@ async fn add_and_revoke_move_the_address_map() {
     ))
     .await
     .expect("create");
-    let add = update(
-        &inbox,
-        at(1),
-        vec![Act::Add {
-            member: address_id(&friend),
-            existing: By::Wallet(&owner),
-            new: By::Wallet(&friend),
-        }],
-    );
+    let add = add_address(&inbox, at(1), &owner, &friend);
     rig.publish(&add).await.expect("add");
     assert_eq!(
         rig.inbox_ids(&[&lower(&friend)]).await,
         [Some(inbox.to_string())]
     );
-    let revoke = update(
-        &inbox,
-        at(2),
-        vec![Act::Revoke {
-            member: address_id(&friend),
-            by: By::Wallet(&owner),
-        }],
-    );
+    let revoke = revoke(&inbox, at(2), address_id(&friend), &owner);
     rig.publish(&revoke).await.expect("revoke");
     assert_eq!(
         rig.inbox_ids(&[&lower(&friend), &lower(&owner)]).await,
@@ -267,26 +291,11 @@ async fn updates_that_break_a_rule_are_refused_naming_it_and_not_stored() {
 
     let create = create_with_installation(&owner, 0, &key, at(2));
     rig.publish(&create).await.expect("create");
-    let add_friend = update(
-        &inbox,
-        at(3),
-        vec![Act::Add {
-            member: address_id(&friend),
-            existing: By::Wallet(&owner),
-            new: By::Wallet(&friend),
-        }],
-    );
+    let add_friend = add_address(&inbox, at(3), &owner, &friend);
     rig.publish(&add_friend).await.expect("add friend");
 
     // A member that is not the recovery address may not revoke.
-    let by_friend = update(
-        &inbox,
-        at(4),
-        vec![Act::Revoke {
-            member: installation_id(&key),
-            by: By::Wallet(&friend),
-        }],
-    );
+    let by_friend = revoke(&inbox, at(4), installation_id(&key), &friend);
     refused(
         rig.publish(&by_friend).await,
         Code::InvalidArgument,
@@ -311,14 +320,7 @@ async fn a_replayed_signature_is_named() {
     rig.publish(&create_with_installation(&owner, 0, &key, at(0)))
         .await
         .expect("create");
-    let revoke = update(
-        &inbox,
-        at(1),
-        vec![Act::Revoke {
-            member: installation_id(&key),
-            by: By::Wallet(&owner),
-        }],
-    );
+    let revoke = revoke(&inbox, at(1), installation_id(&key), &owner);
     rig.publish(&revoke).await.expect("revoke");
     // The same update again: its signature was already used in this inbox.
     refused(
@@ -420,11 +422,7 @@ async fn everything_survives_a_restart_on_the_same_file() {
         let node = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
             .await
             .expect("node");
-        let channel = Channel::from_shared(node.url())
-            .expect("url")
-            .connect()
-            .await
-            .expect("connect");
+        let channel = channel(&node).await;
         IdentityApiClient::new(channel.clone())
             .publish_identity_update(id_api::PublishIdentityUpdateRequest {
                 identity_update: Some(create.clone()),
@@ -440,11 +438,7 @@ async fn everything_survives_a_restart_on_the_same_file() {
     let node = node::spawn("127.0.0.1:0".parse().expect("addr"), NodeConfig::new(&db))
         .await
         .expect("node again");
-    let channel = Channel::from_shared(node.url())
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = channel(&node).await;
     let mut rig = Rig {
         _dir: dir,
         identity: IdentityApiClient::new(channel.clone()),
@@ -564,11 +558,7 @@ async fn what_is_not_served_is_unimplemented() {
         &["smart-contract"],
     );
     // MlsApi methods this node does not declare, called by path as libxmtp would.
-    let channel = Channel::from_shared(rig.node.url())
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = channel(&rig.node).await;
     for method in [
         "QueryGroupMessages",
         "QueryWelcomeMessages",

@@ -845,3 +845,65 @@ async fn libxmtps_own_logs_are_accepted_served_back_and_mapped_as_libxmtp_report
         );
     }
 }
+
+#[tokio::test]
+async fn the_tools_own_identity_client_reads_and_writes_this_node() {
+    use xmtp_ledger::network::{IdentityClient, NetworkError, UpdatePublished};
+    let rig = rig().await;
+    let client = IdentityClient::connect(&rig.node.url(), common::node::fast_config())
+        .await
+        .expect("client");
+    let owner = wallet(4);
+    let friend = wallet(5);
+    let inbox = inbox_of(&owner, 0);
+    let create = create_with_installation(&owner, 0, &installation(4), at(0));
+    assert_eq!(
+        client
+            .publish_identity_update(create.clone())
+            .await
+            .expect("publish"),
+        UpdatePublished::Accepted
+    );
+    let add = add_address(&inbox, at(1), &owner, &friend);
+    client
+        .publish_identity_update(add.clone())
+        .await
+        .expect("add");
+    let log = client
+        .get_identity_updates(inbox.as_str(), 0)
+        .await
+        .expect("log");
+    assert_eq!(
+        log.iter().map(|u| u.update.clone()).collect::<Vec<_>>(),
+        [create, add.clone()]
+    );
+    assert_eq!(
+        client
+            .get_inbox_ids(&[owner.address(), friend.address(), wallet(6).address()])
+            .await
+            .expect("ids")
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect::<Vec<_>>(),
+        [Some(inbox.to_string()), Some(inbox.to_string()), None]
+    );
+    // A refusal reaches the client as the node's rejection, rule and all.
+    let err = client
+        .publish_identity_update(revoke(&inbox, at(2), address_id(&owner), &friend))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(
+            &err,
+            NetworkError::Rejected {
+                code: Code::InvalidArgument,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("only the recovery address"),
+        "{err}"
+    );
+}

@@ -15,7 +15,7 @@
 //! | [`v3`] | XMTP v3 identity: inbox ids, the "Authenticate to inbox" text, identity-update signatures, [`v3::AssociationState`] (pure) |
 //! | [`flow`] | key generation and key retrieval, offline, written once against [`signer::Signer`] |
 //! | [`network`] | the gRPC clients of a node: MessageApi (v2) and IdentityApi (v3), async ([`network::Client`], [`network::IdentityClient`]) and blocking ([`network::BlockingClient`], [`network::BlockingIdentityClient`]) |
-//! | `node` (feature `node`) | the MessageApi node: SQLite store, gRPC service, REST gateway |
+//! | `node` (feature `node`) | the node: SQLite store, MessageApi gRPC service and REST gateway, v3 IdentityApi and key packages (checked with [`v3`]) |
 //! | [`endpoint`] | which node (`local` or a URL) and connecting to it; the one module that names both client and node |
 //! | [`device`] | the Ledger: transports (USB HID with feature `hid`, TCP, in-process with feature `emulator`), the Ethereum app client, [`device::LedgerSigner`] |
 //! | [`session`] | the networked flows (`init`, `unlock`, `publish_prepared`, `find_identity`) and the rules of what gets published |

@@ -160,6 +160,68 @@ async fn acknowledged_envelopes_survive_kill_9() {
 }
 
 #[tokio::test]
+async fn acknowledged_identity_updates_and_key_packages_survive_kill_9() {
+    use xmtp_ledger::proto::identity::api::v1::PublishIdentityUpdateRequest;
+    use xmtp_ledger::proto::identity::api::v1::identity_api_client::IdentityApiClient;
+    use xmtp_ledger::proto::mls::api::v1::mls_api_client::MlsApiClient;
+    use xmtp_ledger::proto::mls::api::v1::{KeyPackageUpload, UploadKeyPackageRequest};
+    use xmtp_ledger::signer::Signer;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("node.sqlite3");
+    let mut node = spawn_child_node(&db);
+    let url = format!("http://{}", node.addr);
+    let owner = common::v3::wallet(7);
+    let key = common::v3::installation(7);
+    let create = common::v3::create_with_installation(&owner, 0, &key, xmtp_ledger::wire::now_ns());
+    IdentityApiClient::connect(url.clone())
+        .await
+        .expect("connect")
+        .publish_identity_update(PublishIdentityUpdateRequest {
+            identity_update: Some(create.clone()),
+        })
+        .await
+        .expect("publish");
+    // Version, suite, init key, encryption key, the installation key, then opaque rest.
+    let mut kp = vec![0, 1, 0, 1, 1, 1, 1, 2, 32];
+    kp.extend_from_slice(&key.verifying_key().to_bytes());
+    kp.extend_from_slice(b"rest");
+    MlsApiClient::connect(url)
+        .await
+        .expect("connect")
+        .upload_key_package(UploadKeyPackageRequest {
+            key_package: Some(KeyPackageUpload {
+                key_package_tls_serialized: kp.clone(),
+            }),
+            is_inbox_id_credential: true,
+        })
+        .await
+        .expect("upload");
+
+    node.child.kill().expect("kill -9");
+    assert!(!node.child.wait().expect("wait").success());
+
+    let store = Store::open(&db).expect("reopen after kill");
+    let log = store
+        .identity_updates(&[(create.inbox_id.clone(), 0)], usize::MAX)
+        .expect("read");
+    assert_eq!(log[0].len(), 1);
+    assert_eq!(log[0][0].update, create);
+    assert_eq!(
+        store
+            .inbox_ids(&[owner.address().to_lower_hex()])
+            .expect("ids"),
+        [Some(create.inbox_id.clone())]
+    );
+    assert_eq!(
+        store
+            .key_packages(&[key.verifying_key().to_bytes().to_vec()], usize::MAX)
+            .expect("key packages"),
+        [Some(kp)]
+    );
+}
+
+#[tokio::test]
 async fn sigterm_stops_the_node_gracefully_with_a_subscriber_attached() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("node.sqlite3");

@@ -256,8 +256,17 @@ pub enum Command {
         #[arg(long, env = "XMTP_LEDGER_FORCE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
         force: bool,
     },
-    /// Run an XMTP MessageApi node (gRPC, and optionally the REST gateway) on an
-    /// embedded SQLite file.
+    /// Run an XMTP node on an embedded SQLite file: v2's MessageApi (gRPC, and
+    /// optionally the REST gateway) and, on the same gRPC port, v3's IdentityApi and the
+    /// key-package calls of MlsApi.
+    ///
+    /// v3: identity updates are checked against the inbox's whole log (every rule, every
+    /// signature) before they are stored, and refused INVALID_ARGUMENT naming the rule;
+    /// an inbox log holds at most 256 updates (then FAILED_PRECONDITION "inbox log is
+    /// full"); addresses map to inboxes as creates, adds and revokes say. MLS key
+    /// packages are kept as opaque bytes under their installation key, not validated
+    /// (the clients that fetch them do). MLS messaging (groups, welcomes, commits) and
+    /// smart-contract wallet signatures are not served: UNIMPLEMENTED.
     #[command(after_long_help = NODE_BOUNDS)]
     Node {
         #[command(flatten)]
@@ -499,7 +508,11 @@ Bounds (each listener on its own; a flood on one never starves the other):
                         answer, a whole batch included (a cursor continues a cut page)
   subscriptions         1000 topics; 1024 envelopes or 64 MiB kept for all subscribers
                         (a subscriber that falls behind gets ABORTED)
-  auth header           8 KiB, one value; tokens at most 1 hour old";
+  auth header           8 KiB, one value; tokens at most 1 hour old
+  v3 identity           256 updates per inbox log, 64 KiB per update; 100 inboxes per
+                        GetIdentityUpdates, 1000 identifiers (256 bytes each) per
+                        GetInboxIds; 20 MiB per answer (RESOURCE_EXHAUSTED beyond)
+  v3 key packages       64 KiB each; 2500 installation keys per FetchKeyPackages";
 
 /// The global flags each subcommand uses, beyond `--json`, `-v` and `-q` (which all
 /// take): the others stay accepted everywhere (a CI job exports them once for every
@@ -756,6 +769,19 @@ mod tests {
             ),
             (100, 100, 50, 4 << 20, 1000)
         );
+        assert_eq!(limits.max_v3_response_bytes, 20 << 20);
+        assert_eq!(
+            (
+                xmtp_ledger::wire::MAX_INBOX_UPDATES,
+                xmtp_ledger::wire::MAX_IDENTITY_UPDATE_BYTES,
+                xmtp_ledger::wire::MAX_IDENTITY_UPDATE_REQUESTS,
+                xmtp_ledger::wire::MAX_INBOX_ID_REQUESTS,
+                xmtp_ledger::wire::MAX_IDENTIFIER_LEN,
+                xmtp_ledger::wire::MAX_KEY_PACKAGE_BYTES,
+                xmtp_ledger::wire::MAX_KEY_PACKAGE_FETCH,
+            ),
+            (256, 64 << 10, 100, 1000, 256, 64 << 10, 2500)
+        );
         let config = NodeConfig::new("unused.sqlite3");
         assert_eq!(
             (config.subscriber_buffer, config.subscriber_buffer_bytes),
@@ -768,6 +794,8 @@ mod tests {
             "1048214",
             "64 MiB",
             "8 KiB",
+            "256 updates per inbox log",
+            "2500 installation keys",
         ] {
             assert!(super::NODE_BOUNDS.contains(quoted), "{quoted}");
         }

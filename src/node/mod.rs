@@ -1,5 +1,7 @@
-//! The MessageApi node: a tonic server for `xmtp.message_api.v1.MessageApi` backed by
-//! one SQLite file ([`store`]), for the network that no longer accepts v2 publishes.
+//! The node: a tonic server for `xmtp.message_api.v1.MessageApi` backed by one SQLite
+//! file ([`store`]), for the network that no longer accepts v2 publishes, and on the same
+//! port and file the XMTP v3 `IdentityApi` and key-package half of `MlsApi`
+//! ([`inbox_store`]; see the last section).
 //!
 //! It behaves like the last reference node (xmtp-node-go) that accepted publishes:
 //!
@@ -33,16 +35,31 @@
 //! `subscribe-all`; protojson bodies, NDJSON streams) on its own listener, for HTTP
 //! clients such as `@xmtp/xmtp-js`. It hands every request to the same service object
 //! as gRPC, so both see the same rules and the same subscriptions: see [`rest`].
+//!
+//! **XMTP v3** (gRPC only, the same connection bounds): `PublishIdentityUpdate` replays
+//! the inbox's stored log with [`crate::v3::AssociationState`], applies the new update,
+//! and stores it (mapping the addresses it adds, unmapping those it revokes) in one
+//! transaction committed before the answer; an update that breaks a rule is
+//! `InvalidArgument` naming the update and the rule, a log already at
+//! [`crate::wire::MAX_INBOX_UPDATES`] is `FailedPrecondition` "inbox log is full".
+//! `GetIdentityUpdates`, `GetInboxIds`, `UploadKeyPackage` and `FetchKeyPackages` are
+//! bounded by the `MAX_*` limits of [`crate::wire`] and [`Limits::max_v3_response_bytes`];
+//! key packages are kept as opaque bytes under the installation key read from them.
+//! `VerifySmartContractWalletSignatures` and every other MlsApi method (MLS messaging) are
+//! `Unimplemented`.
 
 mod blocking;
 mod db_file;
 mod fanout;
 pub(crate) mod grpc_codec;
+pub mod inbox_store;
+mod key_package;
 mod listener;
 mod query;
 pub mod rest;
 mod service;
 pub mod store;
+mod v3_service;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -61,12 +78,15 @@ pub use listener::ConnectionLimits;
 pub use store::{Store, StoreError};
 
 use crate::identity::TokenPolicy;
+use crate::proto::identity::api::v1::identity_api_server::IdentityApiServer;
 use crate::proto::message_api::v1::message_api_server::MessageApiServer;
+use crate::proto::mls::api::v1::mls_api_server::MlsApiServer;
 use crate::wire::{
     MAX_BATCH_QUERIES, MAX_ENVELOPES_PER_PUBLISH, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE, MAX_TOPIC_LEN,
 };
 use listener::{Admission, ListenerKind, TrackRequestsLayer};
 use service::MessageApiService;
+use v3_service::{IdentityApiService, MlsApiService};
 
 /// What the node accepts. Each limit, when exceeded, is an `InvalidArgument` naming it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +115,12 @@ pub struct Limits {
     /// Largest HTTP request body the REST gateway reads (16 MiB: JSON carries bytes as
     /// base64, a third larger). The decoded request must also fit `max_request_bytes`.
     pub max_http_body_bytes: usize,
+    /// Byte budget of one v3 answer (`GetIdentityUpdates`, `FetchKeyPackages`; 20 MiB):
+    /// a call whose answer would exceed it is refused `ResourceExhausted` (ask for fewer
+    /// at a time) rather than cut short, since those answers have no cursor. A whole
+    /// inbox log (256 updates of at most 64 KiB) fits alone, and libxmtp reads answers of
+    /// up to 25 MiB.
+    pub max_v3_response_bytes: usize,
     /// How far before the node's clock an envelope's sender timestamp may be (1 hour,
     /// an auth token's lifetime): older is refused, so nobody back-dates envelopes into
     /// other people's history.
@@ -118,6 +144,7 @@ impl Default for Limits {
             max_request_bytes: 8 * 1024 * 1024,
             max_response_bytes: 4 * 1024 * 1024,
             max_http_body_bytes: 16 * 1024 * 1024,
+            max_v3_response_bytes: 20 * 1024 * 1024,
             sender_time_past: Duration::from_secs(60 * 60),
             sender_time_future: Duration::from_nanos(crate::wire::MAX_CLOCK_SKEW_NS),
         }
@@ -335,7 +362,7 @@ async fn run(
     let (stopping_tx, stopping) = watch::channel(false);
     // One service for both front-ends: same rules, same subscribers.
     let service = Arc::new(MessageApiService::new(
-        store,
+        store.clone(),
         config.limits,
         config.token_policy,
         config.subscriber_buffer,
@@ -362,6 +389,15 @@ async fn run(
         .layer(TrackRequestsLayer)
         .add_service(
             MessageApiServer::from_arc(service.clone())
+                .max_decoding_message_size(config.limits.max_request_bytes),
+        )
+        // XMTP v3 on the same port, store and connection bounds.
+        .add_service(
+            IdentityApiServer::new(IdentityApiService::new(store.clone(), config.limits))
+                .max_decoding_message_size(config.limits.max_request_bytes),
+        )
+        .add_service(
+            MlsApiServer::new(MlsApiService::new(store.clone(), config.limits))
                 .max_decoding_message_size(config.limits.max_request_bytes),
         )
         .serve_with_incoming_shutdown(incoming, async move {

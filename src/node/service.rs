@@ -158,18 +158,9 @@ impl MessageApiService {
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || work(&store)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "storage failed");
-                Err(Status::internal(format!("storage failed: {e}")))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "storage task failed");
-                Err(Status::internal("storage task failed"))
-            }
-        }
+        on_store(&self.store, work)
+            .await?
+            .map_err(|e| storage_failed(&e))
     }
 
     fn check_subscription_topics(&self, topics: &[String]) -> Result<(), Status> {
@@ -214,6 +205,28 @@ impl MessageApiService {
             .insert("subscribed", MetadataValue::from_static("true"));
         response
     }
+}
+
+/// Runs blocking store work off the async runtime (every service of the node does):
+/// the work's own result, or `Internal` when the task itself failed.
+pub(super) async fn on_store<T, F>(store: &Arc<Store>, work: F) -> Result<T, Status>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> T + Send + 'static,
+{
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || work(&store))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "storage task failed");
+            Status::internal("storage task failed")
+        })
+}
+
+/// The status of a failed storage operation: the node's fault, logged, `Internal`.
+pub(super) fn storage_failed(e: &StoreError) -> Status {
+    tracing::error!(error = %e, "storage failed");
+    Status::internal(format!("storage failed: {e}"))
 }
 
 /// The sender timestamps a publish may carry: within [`Limits::sender_time_past`]

@@ -1,4 +1,6 @@
-//! The node's storage: one SQLite file in WAL mode.
+//! The node's storage: one SQLite file in WAL mode. This module holds the envelopes and
+//! the file's setup; the XMTP v3 tables (identity updates, the address map, key packages)
+//! live in the same file, on the same connection, in [`super::inbox_store`].
 //!
 //! One row per distinct `(topic, message)`: the key is the topic together with the digest
 //! `sha256(topic ‖ message)` (the reference node's cursor digest), so publishing the same
@@ -32,9 +34,10 @@ use super::db_file::{FileProblem, create_private_dir, prepare_private_file};
 use crate::proto::message_api::v1::{Envelope, IndexCursor};
 use crate::wire::now_ns;
 
-/// Schema version kept in `PRAGMA user_version`: 2 keys rows by (topic, digest); 1 keyed
-/// them by the digest alone.
-const SCHEMA_VERSION: i64 = 2;
+/// Schema version kept in `PRAGMA user_version`: 3 adds the v3 tables
+/// ([`super::inbox_store`]: identity updates, the address map, key packages); 2 keys rows
+/// by (topic, digest); 1 keyed them by the digest alone.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS envelopes (
@@ -51,6 +54,34 @@ CREATE TABLE IF NOT EXISTS envelopes (
     UNIQUE (topic, digest)
 );
 CREATE INDEX IF NOT EXISTS envelopes_by_topic_time ON envelopes (topic, sender_time, digest);
+";
+
+/// Schema 3's v3 tables, read and written by [`super::inbox_store`]; run on every open
+/// (`IF NOT EXISTS`), which is the whole of the schema 2 to 3 migration.
+const V3_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS identity_updates (
+    sequence_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- 64 lowercase hex digits.
+    inbox_id        TEXT    NOT NULL,
+    server_time_ns  INTEGER NOT NULL,
+    -- The IdentityUpdate's protobuf encoding.
+    update_bytes    BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identity_updates_by_inbox ON identity_updates (inbox_id, sequence_id);
+CREATE TABLE IF NOT EXISTS inbox_addresses (
+    -- Lowercase 0x + 40 hex digits.
+    address         TEXT    NOT NULL,
+    inbox_id        TEXT    NOT NULL,
+    associated_seq  INTEGER NOT NULL,
+    -- NULL while the address is a member.
+    revoked_seq     INTEGER,
+    PRIMARY KEY (address, inbox_id)
+);
+CREATE TABLE IF NOT EXISTS key_packages (
+    installation_key BLOB    PRIMARY KEY,
+    key_package      BLOB    NOT NULL,
+    updated_ns       INTEGER NOT NULL
+);
 ";
 
 /// Schema 1 to 2: the same rows, keyed by (topic, digest) instead of the digest alone.
@@ -113,6 +144,15 @@ pub enum StoreError {
     DigestConflict {
         /// The topic.
         topic: String,
+    },
+    /// A stored identity update does not decode: the file was damaged (the node stores
+    /// only updates it decoded).
+    #[error("stored identity update {sequence_id} does not decode: {source}")]
+    CorruptUpdate {
+        /// Its sequence id.
+        sequence_id: u64,
+        /// Why.
+        source: prost::DecodeError,
     },
     /// The database file could not be created or its mode set.
     #[error("cannot prepare the node database file {path}: {source}")]
@@ -257,7 +297,7 @@ impl Store {
         &self.path
     }
 
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    pub(super) fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
@@ -452,6 +492,8 @@ fn migrate(conn: &Connection, version: i64) -> Result<(), rusqlite::Error> {
     } else {
         conn.execute_batch(SCHEMA)?;
     }
+    // Schema 2 to 3 only adds tables; `IF NOT EXISTS` makes this safe on every open.
+    conn.execute_batch(V3_SCHEMA)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
 }
 

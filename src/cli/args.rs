@@ -371,19 +371,20 @@ pub enum InboxCommand {
 /// `inbox revoke`'s targets: exactly one of `--installation`, `--all-installations`,
 /// `--address`.
 #[derive(Debug, Args)]
-#[group(id = "targets", required = true, multiple = false, args = ["installation", "all_installations", "address"])]
+#[group(skip)]
+#[command(group = clap::ArgGroup::new("targets").required(true).multiple(false))]
 pub struct RevokeArgs {
     /// An installation id to revoke (64 hex digits, as `inbox status` shows; repeatable).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", group = "targets")]
     pub installation: Vec<String>,
     /// Revoke every installation (but those given with --keep).
-    #[arg(long)]
+    #[arg(long, group = "targets")]
     pub all_installations: bool,
     /// With --all-installations: an installation to keep (repeatable).
     #[arg(long, value_name = "ID", requires = "all_installations")]
     pub keep: Vec<String>,
     /// Unlink this address from the inbox; the installations it added go with it.
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(long, value_name = "ADDRESS", group = "targets")]
     pub address: Option<String>,
     /// The inbox (default: the device account's; a recovery address need not be a member).
     #[arg(long, value_name = "ID")]

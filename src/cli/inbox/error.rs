@@ -5,6 +5,7 @@ use xmtp_ledger::endpoint::Connection;
 use xmtp_ledger::session::inbox::InboxError;
 
 use super::super::error::CliError;
+use super::output::member_text;
 
 /// Maps `error` to an exit code and a message a person can act on; `connection` names the
 /// node as the person reaches it.
@@ -50,9 +51,15 @@ pub fn inbox_error(error: InboxError<DeviceError>, connection: Option<&Connectio
         e @ InboxError::NotListed { .. } => {
             CliError::Verification(format!("{e}: the node's answer cannot be trusted"))
         }
-        e @ InboxError::NotRecovery { .. } => CliError::Usage(format!(
-            "{e}: run this with the recovery address's account (--account, --hd-path, \
-             --legacy); nothing was signed"
+        InboxError::NotRecovery {
+            inbox_id,
+            recovery,
+            account,
+        } => CliError::Usage(format!(
+            "only the recovery address {} may do this for inbox {inbox_id}, and the device \
+             account is {account}: run this with the recovery address's account (--account, \
+             --hd-path, --legacy); nothing was signed",
+            member_text(&recovery)
         )),
         e @ (InboxError::NotMembers { .. } | InboxError::NothingToDo(_)) => {
             CliError::Usage(format!("{e}; see `xmtp-ledger inbox status`"))

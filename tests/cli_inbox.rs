@@ -1,0 +1,161 @@
+//! `inbox status|create|revoke|change-recovery` on the software device against the node
+//! (each its own process on a loopback port): what each prints, what each refuses, and
+//! that nothing is published when the device refuses.
+
+mod common;
+
+use common::cli::{ACCOUNT_0, LEDGER_LIVE_1, Run, Setup};
+
+const INBOX_0: &str = "41ff994ea1f9462295cee1ad48c270f6fe3e6307cd9a062e9320cf43a724e348";
+
+fn status(setup: &Setup, args: &[&str]) -> Run {
+    let mut all = vec!["--json", "inbox", "status"];
+    all.extend_from_slice(args);
+    setup.run(&all)
+}
+
+#[test]
+fn create_then_status_then_create_again() {
+    let setup = Setup::new();
+    // No inbox yet: exit 4, as a missing identity.
+    let before = status(&setup, &[]);
+    before.assert_code(4);
+    assert_eq!(before.json_error()["code"], "no_identity");
+
+    let created = setup.run(&["--json", "inbox", "create"]);
+    created.assert_code(0);
+    let json = created.json();
+    assert_eq!(json["address"], ACCOUNT_0);
+    assert_eq!(json["nonce"], 0);
+    assert_eq!(json["inbox_id"], INBOX_0);
+    // The actions were shown before the approval, as the text lists them.
+    assert!(
+        created
+            .stderr
+            .contains("- Create inbox (0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266)"),
+        "{}",
+        created.stderr
+    );
+
+    let shown = status(&setup, &[]);
+    shown.assert_code(0);
+    let state = shown.json();
+    assert_eq!(state["inbox_id"], INBOX_0);
+    assert_eq!(state["recovery_address"], ACCOUNT_0);
+    assert_eq!(state["addresses"], serde_json::json!([ACCOUNT_0]));
+    assert_eq!(state["installations"], serde_json::json!([]));
+    assert_eq!(state["updates"], 1);
+
+    // By address or by inbox id, without a device.
+    for args in [vec![ACCOUNT_0], vec!["--inbox-id", INBOX_0]] {
+        let mut all = vec!["--device", "tcp://127.0.0.1:1"];
+        all.extend(args);
+        let by = status(&setup, &all);
+        by.assert_code(0);
+        assert_eq!(by.json(), state);
+    }
+
+    // The account already has an inbox: exit 6, whatever the nonce.
+    for nonce in ["0", "1"] {
+        let again = setup.run(&["--json", "inbox", "create", "--nonce", nonce]);
+        again.assert_code(6);
+        assert_eq!(again.json_error()["code"], "exists");
+    }
+}
+
+#[test]
+fn a_rejected_approval_publishes_nothing() {
+    let mut setup = Setup::with_emulator(&["--policy", "reject"]);
+    let rejected = setup.run(&["--json", "inbox", "create"]);
+    rejected.assert_code(20);
+    setup.restart_device(&[]);
+    status(&setup, &[]).assert_code(4);
+}
+
+#[test]
+fn only_the_recovery_address_revokes_or_hands_over_recovery() {
+    let setup = Setup::new();
+    setup.run(&["inbox", "create"]).assert_code(0);
+
+    // Nothing to revoke: a success that changes nothing (a re-run is harmless).
+    let none = setup.run(&["--json", "inbox", "revoke", "--all-installations"]);
+    none.assert_code(0);
+    assert_eq!(none.json()["outcome"], "unchanged");
+
+    // An installation the inbox does not have: refused, nothing signed.
+    let unknown = setup.run(&[
+        "--json",
+        "inbox",
+        "revoke",
+        "--installation",
+        &"ab".repeat(32),
+    ]);
+    unknown.assert_code(1);
+
+    // Hand recovery to Ledger Live account 1.
+    let changed = setup.run(&["--json", "inbox", "change-recovery", LEDGER_LIVE_1]);
+    changed.assert_code(0);
+    let json = changed.json();
+    assert_eq!(json["outcome"], "changed");
+    assert_eq!(json["recovery_address"], LEDGER_LIVE_1);
+    assert_eq!(json["updates"], 2);
+
+    // Account 0 is still a member but no longer the recovery address.
+    let refused = setup.run(&["--json", "inbox", "revoke", "--address", ACCOUNT_0]);
+    refused.assert_code(1);
+    let message = refused.json_error()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains(LEDGER_LIVE_1), "{message}");
+
+    // Account 1 (not a member) names the inbox and unlinks account 0.
+    let unlinked = setup.run(&[
+        "--account",
+        "1",
+        "--json",
+        "inbox",
+        "revoke",
+        "--address",
+        ACCOUNT_0,
+        "--inbox-id",
+        INBOX_0,
+    ]);
+    unlinked.assert_code(0);
+    let json = unlinked.json();
+    assert_eq!(json["members"], serde_json::json!([ACCOUNT_0]));
+    assert_eq!(json["addresses"], serde_json::json!([]));
+    assert_eq!(json["recovery_address"], LEDGER_LIVE_1);
+
+    // Account 0 left the inbox: the node maps it to none, and its nonce-0 id stays taken.
+    status(&setup, &[ACCOUNT_0]).assert_code(4);
+    let again = setup.run(&["--json", "inbox", "create"]);
+    again.assert_code(6);
+    assert!(
+        again.json_error()["message"]
+            .as_str()
+            .unwrap()
+            .contains(INBOX_0)
+    );
+}
+
+#[test]
+fn a_v2_identity_creates_the_nonce_0_inbox_once() {
+    let setup = Setup::new();
+    // Without a v2 identity there is nothing to create it with.
+    let without = setup.run(&["--json", "inbox", "create", "--from-v2"]);
+    without.assert_code(4);
+
+    setup.run(&["init"]).assert_code(0);
+    let created = setup.run(&["--json", "inbox", "create", "--from-v2"]);
+    created.assert_code(0);
+    assert_eq!(created.json()["inbox_id"], INBOX_0);
+    assert!(created.stderr.contains("once"), "{}", created.stderr);
+    let state = status(&setup, &[]).json();
+    assert_eq!(state["recovery_address"], ACCOUNT_0);
+    assert_eq!(state["updates"], 1);
+
+    let again = setup.run(&["--json", "inbox", "create", "--from-v2"]);
+    again.assert_code(6);
+    // --from-v2 is the nonce-0 inbox only.
+    setup
+        .run(&["--json", "inbox", "create", "--from-v2", "--nonce", "1"])
+        .assert_code(1);
+}

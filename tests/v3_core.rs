@@ -4,8 +4,8 @@
 mod common;
 
 use common::v3::{
-    Act, By, address_id, create_with_installation, inbox_of, installation, installation_id, update,
-    wallet,
+    Act, By, address_id, create_only, create_with_installation, inbox_of, installation,
+    installation_id, update, wallet,
 };
 use xmtp_ledger::identity::Address;
 use xmtp_ledger::proto::identity::associations as pb;
@@ -272,16 +272,7 @@ fn only_the_recovery_address_revokes_and_a_revoked_address_takes_its_installatio
     let (owner, other) = (wallet(1), wallet(2));
     let key = installation(3);
     let inbox = inbox_of(&owner, 0);
-    let created = AssociationState::create(&update(
-        &inbox,
-        T0,
-        vec![Act::Create {
-            owner: &owner,
-            nonce: 0,
-            by: By::Wallet(&owner),
-        }],
-    ))
-    .unwrap();
+    let created = AssociationState::create(&create_only(&owner, 0, T0)).unwrap();
     let linked = created
         .apply(&update(
             &inbox,
@@ -436,16 +427,7 @@ fn rules_of_creation() {
         Rule::WrongInboxId { .. }
     ));
     // A second create.
-    let created = AssociationState::create(&update(
-        &inbox,
-        T0,
-        vec![Act::Create {
-            owner: &owner,
-            nonce: 0,
-            by: By::Wallet(&owner),
-        }],
-    ))
-    .unwrap();
+    let created = AssociationState::create(&create_only(&owner, 0, T0)).unwrap();
     let again = update(
         &inbox,
         T0 + 1,
@@ -529,16 +511,7 @@ fn rules_of_adding_members() {
 #[test]
 fn signatures_are_checked_over_the_update_text() {
     let owner = wallet(1);
-    let inbox = inbox_of(&owner, 0);
-    let mut created = update(
-        &inbox,
-        T0,
-        vec![Act::Create {
-            owner: &owner,
-            nonce: 0,
-            by: By::Wallet(&owner),
-        }],
-    );
+    let mut created = create_only(&owner, 0, T0);
     // Another time changes the text: the signature now recovers someone else.
     created.client_timestamp_ns += 1_000_000_000;
     assert!(matches!(
@@ -590,16 +563,7 @@ fn signatures_are_checked_over_the_update_text() {
 fn a_log_holds_at_most_256_updates() {
     let owner = wallet(1);
     let inbox = inbox_of(&owner, 0);
-    let mut state = AssociationState::create(&update(
-        &inbox,
-        T0,
-        vec![Act::Create {
-            owner: &owner,
-            nonce: 0,
-            by: By::Wallet(&owner),
-        }],
-    ))
-    .unwrap();
+    let mut state = AssociationState::create(&create_only(&owner, 0, T0)).unwrap();
     for n in 1..MAX_INBOX_UPDATES as u64 {
         let next = update(
             &inbox,
@@ -644,15 +608,7 @@ fn malformed_updates_get_a_rule_not_a_panic() {
         rule_of(AssociationState::create(&no_kind)),
         Rule::Missing("action")
     );
-    let mut unsigned = update(
-        &inbox,
-        T0,
-        vec![Act::Create {
-            owner: &owner,
-            nonce: 0,
-            by: By::Wallet(&owner),
-        }],
-    );
+    let mut unsigned = create_only(&owner, 0, T0);
     let mut far_future = unsigned.clone();
     far_future.client_timestamp_ns = u64::MAX;
     assert_eq!(

@@ -213,15 +213,13 @@ fn apply_action(
             Ok(state)
         }
         Kind::Revoke(revoke) => {
-            let mut state = working.ok_or(Rule::NotCreated)?;
-            let signature = checked(
+            let mut state = by_recovery(
+                working,
                 revoke.recovery_identifier_signature.as_ref(),
                 text,
-                "recovery",
                 before,
                 used,
             )?;
-            recovery_only(&state, &signature)?;
             let revoked = MemberId::from_proto(revoke.member_to_revoke.as_ref())?;
             // A revoked address takes the installations it added with it.
             state.members.retain(|id, member| {
@@ -232,15 +230,13 @@ fn apply_action(
             Ok(state)
         }
         Kind::ChangeRecoveryAddress(change) => {
-            let mut state = working.ok_or(Rule::NotCreated)?;
-            let signature = checked(
+            let mut state = by_recovery(
+                working,
                 change.existing_recovery_identifier_signature.as_ref(),
                 text,
-                "recovery",
                 before,
                 used,
             )?;
-            recovery_only(&state, &signature)?;
             let new_recovery = identifier(
                 &change.new_recovery_identifier,
                 change.new_recovery_identifier_kind,
@@ -358,6 +354,21 @@ fn add_member(
         },
     );
     Ok(())
+}
+
+/// The state a revoke or change-recovery applies to, once its signature checked out as
+/// the recovery address's.
+fn by_recovery(
+    working: Option<AssociationState>,
+    signature: Option<&pb::Signature>,
+    text: &str,
+    before: Option<&AssociationState>,
+    used: &mut Vec<Vec<u8>>,
+) -> Result<AssociationState, Rule> {
+    let state = working.ok_or(Rule::NotCreated)?;
+    let signature = checked(signature, text, "recovery", before, used)?;
+    recovery_only(&state, &signature)?;
+    Ok(state)
 }
 
 /// Revoke and change-recovery: only the recovery address, never through a legacy key.

@@ -193,3 +193,16 @@ pub fn create_with_installation(
         ],
     )
 }
+
+/// The update `inbox create` publishes: the wallet creates its inbox, alone.
+pub fn create_only(owner: &LocalKeySigner, nonce: u64, time_ns: u64) -> pb::IdentityUpdate {
+    update(
+        &inbox_of(owner, nonce),
+        time_ns,
+        vec![Act::Create {
+            owner,
+            nonce,
+            by: By::Wallet(owner),
+        }],
+    )
+}

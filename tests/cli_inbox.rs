@@ -159,3 +159,92 @@ fn a_v2_identity_creates_the_nonce_0_inbox_once() {
         .run(&["--json", "inbox", "create", "--from-v2", "--nonce", "1"])
         .assert_code(1);
 }
+
+/// Hardhat's (and the public test mnemonic's) account 0 key: the software device's
+/// account 0, held here too so that a test can publish as an app would.
+const ACCOUNT_0_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+#[test]
+fn status_lists_installations_and_revoke_removes_the_named_ones() {
+    use xmtp_ledger::network::{BlockingClient, ClientConfig};
+    use xmtp_ledger::signer::{LocalKeySigner, Signer};
+
+    let setup = Setup::new();
+    let owner = LocalKeySigner::from_private_key(&hex::decode(ACCOUNT_0_KEY).unwrap()).unwrap();
+    assert_eq!(owner.address().to_string(), ACCOUNT_0);
+    // Two apps register as libxmtp does: create + grant, then another grant.
+    let (one, two, three) = (
+        common::v3::installation(1),
+        common::v3::installation(2),
+        common::v3::installation(3),
+    );
+    let time = 1_796_310_170_000_000_000;
+    let client = BlockingClient::connect(&setup.network_flag(), ClientConfig::default()).unwrap();
+    let identity = client.identity();
+    identity
+        .publish_identity_update(common::v3::create_with_installation(&owner, 0, &one, time))
+        .unwrap();
+    for (key, at) in [(&two, time + 1_000_000_000), (&three, time + 2_000_000_000)] {
+        let grant = common::v3::update(
+            &common::v3::inbox_of(&owner, 0),
+            at,
+            vec![common::v3::Act::Add {
+                member: common::v3::installation_id(key),
+                existing: common::v3::By::Wallet(&owner),
+                new: common::v3::By::Installation(key),
+            }],
+        );
+        identity.publish_identity_update(grant).unwrap();
+    }
+    let id = |key: &ed25519_dalek::SigningKey| hex::encode(key.verifying_key().to_bytes());
+
+    let state = status(&setup, &[]).json();
+    let installations = state["installations"].as_array().unwrap();
+    assert_eq!(installations.len(), 3);
+    assert_eq!(installations[0]["id"], id(&one));
+    assert_eq!(installations[0]["added_by"], ACCOUNT_0);
+    assert_eq!(installations[0]["added_at_ns"], time);
+    assert_eq!(installations[2]["id"], id(&three));
+    assert_eq!(state["updates"], 3);
+    let human = setup.run(&["inbox", "status"]);
+    human.assert_code(0);
+    assert!(
+        human.stdout.contains("3 of the 10 libxmtp allows"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains(&format!(
+            "{}  added by {ACCOUNT_0} at 2026-12-03T",
+            id(&two)
+        )),
+        "{}",
+        human.stdout
+    );
+
+    // Revoke two by id, in one update and one approval.
+    let revoked = setup.run(&[
+        "--json",
+        "inbox",
+        "revoke",
+        "--installation",
+        &id(&one),
+        "--installation",
+        &id(&three),
+    ]);
+    revoked.assert_code(0);
+    let json = revoked.json();
+    assert_eq!(json["members"], serde_json::json!([id(&one), id(&three)]));
+    assert_eq!(json["installations"].as_array().unwrap().len(), 1);
+    assert_eq!(json["installations"][0]["id"], id(&two));
+    assert_eq!(json["updates"], 4);
+    // The update's text listed both, as the Ledger showed them.
+    assert!(revoked.stderr.contains(&format!(
+        "- Revoke messaging access from app ({})",
+        id(&one)
+    )));
+    assert!(revoked.stderr.contains(&format!(
+        "- Revoke messaging access from app ({})",
+        id(&three)
+    )));
+}

@@ -12,6 +12,12 @@ use xmtp_ledger::device::DeviceError;
 use xmtp_ledger::session::inbox::{address_status, inbox_status};
 use xmtp_ledger::signer::Signer;
 
+/// What `inbox status` looks up.
+enum Subject {
+    Address(xmtp_ledger::identity::Address),
+    Inbox(xmtp_ledger::v3::InboxId),
+}
+
 /// Prints the verified state of ADDRESS's inbox (the device account's without one), or of
 /// `--inbox-id`; exit 4 when there is none or its log does not verify.
 pub fn run(
@@ -20,18 +26,17 @@ pub fn run(
     address: Option<&str>,
     inbox_id: Option<&str>,
 ) -> Result<(), CliError> {
-    let inbox_id = inbox_id.map(parse_inbox_id).transpose()?;
-    let address = match (address, &inbox_id) {
-        (Some(text), _) => Some(parse_address(text)?),
-        (None, Some(_)) => None,
-        (None, None) => Some(open_signer(global, ui)?.address()),
+    // What to look up is known before the node is reached: a bad argument fails first.
+    let subject = match (address, inbox_id) {
+        (_, Some(text)) => Subject::Inbox(parse_inbox_id(text)?),
+        (Some(text), None) => Subject::Address(parse_address(text)?),
+        (None, None) => Subject::Address(open_signer(global, ui)?.address()),
     };
     let connection = connect(global, ui)?;
     let client = connection.client().identity();
-    let status = match (&inbox_id, address) {
-        (Some(inbox_id), _) => inbox_status::<DeviceError>(&client, inbox_id),
-        (None, Some(address)) => address_status::<DeviceError>(&client, &address),
-        (None, None) => unreachable!("an address is read from the device without --inbox-id"),
+    let status = match &subject {
+        Subject::Inbox(inbox_id) => inbox_status::<DeviceError>(&client, inbox_id),
+        Subject::Address(address) => address_status::<DeviceError>(&client, address),
     }
     .map_err(|e| inbox_error(e, Some(&connection)));
     let node = connection.name();

@@ -204,21 +204,29 @@ fn every_variable_the_tool_reads_is_in_help_and_readme() {
         run.assert_code(0);
         run.stdout
     };
+    // The subcommands a help text lists under "Commands:".
+    let listed = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            // Skip the continuation lines of long descriptions.
+            .filter(|l| !l.starts_with("   "))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .filter(|name| name != "help")
+            .collect()
+    };
     let top = help(&["--help"]);
-    let subcommands: Vec<String> = top
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-        // Skip the continuation lines of long descriptions.
-        .filter(|l| !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .filter(|name| name != "help")
-        .collect();
+    let subcommands = listed(&top);
     assert!(subcommands.len() > 10, "{subcommands:?}");
     let mut all_help = top.clone();
     for sub in &subcommands {
-        all_help.push_str(&help(&[sub.as_str(), "--help"]));
+        let sub_help = help(&[sub.as_str(), "--help"]);
+        // Nested subcommands (`inbox create`, `udev install`) have flags of their own.
+        for nested in listed(&sub_help) {
+            all_help.push_str(&help(&[sub.as_str(), nested.as_str(), "--help"]));
+        }
+        all_help.push_str(&sub_help);
     }
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
     for variable in &variables {

@@ -39,6 +39,15 @@ pub fn inbox_error(error: InboxError<DeviceError>, connection: Option<&Connectio
             "no XMTP inbox for {subject} on {}: create one with `xmtp-ledger inbox create`",
             at(&reported)
         )),
+        InboxError::NoV2Identity {
+            address,
+            node: reported,
+        } => CliError::NoIdentity(format!(
+            "no XMTP v2 identity for {address} on {}: --from-v2 creates the inbox with one \
+             (made by `xmtp-ledger init`); without it, `xmtp-ledger inbox create` takes one \
+             wallet signature",
+            at(&reported)
+        )),
         InboxError::InvalidLog {
             inbox_id,
             node: reported,

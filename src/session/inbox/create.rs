@@ -45,7 +45,7 @@ impl<S: Signer> InboxSession<S> {
                 nonce,
             }],
         };
-        let (_, state, published) = self.sign_check_publish(&unsigned, None, (1, 1), progress)?;
+        let (state, published) = self.sign_check_publish(&unsigned, None, (1, 1), progress)?;
         Ok(CreatedInbox {
             address,
             nonce,
@@ -131,8 +131,9 @@ impl<S: Signer> InboxSession<S> {
         let session = Session::new(&self.signer, v2_node);
         let stored = session.read_identity().map_err(|e| match e {
             SessionError::Network(e) => InboxError::Network(e),
-            other => InboxError::NoInbox {
-                subject: format!("an XMTP v2 identity ({other})"),
+            // Reading the store can only fail on the network or find nothing.
+            _ => InboxError::NoV2Identity {
+                address: self.account(),
                 node: v2_node.url().to_owned(),
             },
         })?;

@@ -19,7 +19,6 @@ pub use sign::{SignedText, sign_text};
 use crate::flow::{FlowError, SignaturePrompt, sign_inbox_update};
 use crate::identity::Address;
 use crate::network::{BlockingIdentityClient, LoggedUpdate, NetworkError, UpdatePublished};
-use crate::proto::identity::associations::IdentityUpdate;
 use crate::signer::Signer;
 use crate::v3::{AssociationState, InboxId, LogError, MemberId, TextError, UnsignedUpdate};
 
@@ -103,6 +102,14 @@ pub enum InboxError<E: std::error::Error + 'static> {
         inbox_id: InboxId,
         /// What is missing, said in words ("installation 0a1b…").
         what: String,
+    },
+    /// `inbox create --from-v2` for an account with no XMTP v2 identity on the node.
+    #[error("no XMTP v2 identity for {address} on {node}")]
+    NoV2Identity {
+        /// The account.
+        address: Address,
+        /// The node, as `scheme://host:port`.
+        node: String,
     },
     /// A request that asks for no change (everything already revoked, or kept).
     #[error("nothing to do: {0}")]
@@ -240,7 +247,7 @@ impl<S: Signer> InboxSession<S> {
         state: Option<&AssociationState>,
         position: (usize, usize),
         progress: &mut dyn FnMut(Progress<'_>),
-    ) -> Result<(IdentityUpdate, AssociationState, UpdatePublished), InboxError<S::Error>> {
+    ) -> Result<(AssociationState, UpdatePublished), InboxError<S::Error>> {
         let text = unsigned.signature_text();
         let mut prompt = |prompt: SignaturePrompt<'_>| progress(Progress::Signature(prompt));
         let signature = sign_inbox_update(&self.signer, &text, &mut prompt, position)?;
@@ -253,8 +260,8 @@ impl<S: Signer> InboxSession<S> {
         progress(Progress::Publishing {
             node: self.client.url(),
         });
-        let published = self.client.publish_identity_update(signed.clone())?;
-        Ok((signed, next, published))
+        let published = self.client.publish_identity_update(signed)?;
+        Ok((next, published))
     }
 }
 

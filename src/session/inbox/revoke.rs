@@ -73,7 +73,7 @@ impl<S: Signer> InboxSession<S> {
             client_timestamp_ns: next_timestamp(Some(&status)),
             actions: members.iter().cloned().map(WalletAction::Revoke).collect(),
         };
-        let (_, after, published) =
+        let (after, published) =
             self.sign_check_publish(&unsigned, Some(&status.state), (1, 1), progress)?;
         Ok(ChangedInbox {
             inbox_id: status.inbox_id,
@@ -104,7 +104,7 @@ impl<S: Signer> InboxSession<S> {
             client_timestamp_ns: next_timestamp(Some(&status)),
             actions: vec![WalletAction::ChangeRecovery(new_recovery)],
         };
-        let (_, after, published) =
+        let (after, published) =
             self.sign_check_publish(&unsigned, Some(&status.state), (1, 1), progress)?;
         Ok(ChangedInbox {
             inbox_id: status.inbox_id,

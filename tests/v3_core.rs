@@ -129,6 +129,13 @@ fn every_action_kind_round_trips_through_text() {
 }
 
 #[test]
+fn times_are_whole_seconds_and_never_fail_to_print() {
+    assert_eq!(format_time(1_796_310_170), "2026-12-03T15:02:50Z");
+    assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+    assert_eq!(format_time(u64::MAX), "9999-12-31T23:59:59Z");
+}
+
+#[test]
 fn the_parser_refuses_anything_but_an_exact_text() {
     let cases: Vec<(String, &str)> = vec![
         (format!("{CLIENT_CREATE_TEXT}\n"), "trailing newline"),

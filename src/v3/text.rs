@@ -335,9 +335,16 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The last second the text can show, 9999-12-31T23:59:59Z. Updates never come near it
+/// (their nanosecond clock ends in 2262, and later ones are refused), but a
+/// [`SignatureText`] built by hand could.
+const MAX_TIME_SECS: u64 = 253_402_300_799;
+
 /// `secs` as RFC 3339 UTC with whole seconds and `Z`, as libxmtp writes the time
-/// (chrono's `to_rfc3339_opts(SecondsFormat::Secs, true)`).
+/// (chrono's `to_rfc3339_opts(SecondsFormat::Secs, true)`). A time past year 9999 is
+/// written as that year's last second rather than failing.
 pub fn format_time(secs: u64) -> String {
+    let secs = secs.min(MAX_TIME_SECS);
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
 

@@ -1,4 +1,5 @@
-//! xmtp-ledger: bind an XMTP v2 messaging identity to an Ethereum account held on a Ledger.
+//! xmtp-ledger: bind an XMTP v2 messaging identity to an Ethereum account held on a Ledger,
+//! and let that account own and manage its XMTP v3 inbox ([`session::inbox`]).
 //!
 //! # Layers
 //!
@@ -13,12 +14,12 @@
 //! | [`keystore`] | HKDF-SHA256 + AES-256-GCM sealing of the private key bundle under a wallet signature |
 //! | [`signer`] | the seam to a wallet (`address`, `personal_sign`) and [`signer::sign_verified`], the one place a wallet signature is checked |
 //! | [`v3`] | XMTP v3 identity: inbox ids, the "Authenticate to inbox" text, identity-update signatures, [`v3::AssociationState`] (pure) |
-//! | [`flow`] | key generation and key retrieval, offline, written once against [`signer::Signer`] |
+//! | [`flow`] | key generation and key retrieval, and the v3 wallet signature of an identity update, offline, written once against [`signer::Signer`] |
 //! | [`network`] | the gRPC clients of a node: MessageApi (v2) and IdentityApi (v3), async ([`network::Client`], [`network::IdentityClient`]) and blocking ([`network::BlockingClient`], [`network::BlockingIdentityClient`]) |
 //! | `node` (feature `node`) | the node: SQLite store, MessageApi gRPC service and REST gateway, v3 IdentityApi and key packages (checked with [`v3`]) |
 //! | [`endpoint`] | which node (`local` or a URL) and connecting to it; the one module that names both client and node |
 //! | [`device`] | the Ledger: transports (USB HID with feature `hid`, TCP, in-process with feature `emulator`), the Ethereum app client, [`device::LedgerSigner`] |
-//! | [`session`] | the networked flows (`init`, `unlock`, `publish_prepared`, `find_identity`) and the rules of what gets published |
+//! | [`session`] | the networked flows (`init`, `unlock`, `publish_prepared`, `find_identity`; v3: [`session::inbox`]) and the rules of what gets published |
 //!
 //! The `xmtp-ledger` binary (feature `cli`) is a thin shell over [`session`] and [`flow`].
 //! Everything the wallet touches blocks (a person approves on the device); the network

@@ -95,7 +95,7 @@ const MIN_CONNECTIONS: usize = 8;
 
 impl ConnectionLimits {
     /// These limits with `max_connections` lowered so that `listeners` listeners at
-    /// their cap, plus [`RESERVED_FDS`], fit under the soft `RLIMIT_NOFILE`.
+    /// their cap, plus `RESERVED_FDS`, fit under the soft `RLIMIT_NOFILE`.
     pub fn fit_to_fd_limit(mut self, listeners: usize) -> Self {
         if let Some(limit) = fd_limit() {
             let per_listener = limit.saturating_sub(RESERVED_FDS) / listeners.max(1) as u64;

@@ -3,7 +3,7 @@
 //! `MlsApi` (key packages kept as opaque bytes, filed under their installation key).
 //!
 //! Codes: a request that breaks a limit or a rule is `INVALID_ARGUMENT` naming it (for an
-//! identity update, "update N[, action M]: <rule>"); a publish to an inbox whose log holds
+//! identity update, `"update N[, action M]: <rule>"`); a publish to an inbox whose log holds
 //! [`MAX_INBOX_UPDATES`] is `FAILED_PRECONDITION` "inbox log is full" (the reference
 //! node's words; retrying cannot help, and the state of the inbox, not the request, is
 //! what stops it); an answer that would pass [`Limits::max_v3_response_bytes`] is

@@ -66,8 +66,10 @@ fn create_then_status_then_create_again() {
 #[test]
 fn a_rejected_approval_publishes_nothing() {
     let mut setup = Setup::with_emulator(&["--policy", "reject"]);
-    let rejected = setup.run(&["--json", "inbox", "create"]);
+    let rejected = setup.run(&["inbox", "create"]);
     rejected.assert_code(20);
+    assert!(!rejected.stderr.contains("approved"), "{}", rejected.stderr);
+    assert!(rejected.stderr.contains("rejected"), "{}", rejected.stderr);
     setup.restart_device(&[]);
     status(&setup, &[]).assert_code(4);
 }

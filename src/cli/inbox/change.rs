@@ -84,7 +84,10 @@ fn run_change(
     let mut progress = FlowProgress::new(ui).with_node(connection.name());
     let session = InboxSession::new(&signer, connection.client().identity());
     let changed = change(&session, &mut |e| progress.on(e));
-    progress.done();
+    if changed.is_ok() {
+        // Only now is the pending approval known to be given (and its signature good).
+        progress.done();
+    }
     let node = connection.name();
     let changed = match changed {
         Err(InboxError::NothingToDo(why)) => {

@@ -43,7 +43,10 @@ pub fn run(global: &GlobalArgs, ui: &Ui, nonce: u64, from_v2: bool) -> Result<()
         session.create(nonce, &mut |e| progress.on(e))
     }
     .map_err(|e| inbox_error(e, Some(&connection)));
-    progress.done();
+    if created.is_ok() {
+        // Only now is the pending approval known to be given (and its signature good).
+        progress.done();
+    }
     let node = connection.name();
     connection.shutdown()?;
     let created = created?;

@@ -41,11 +41,6 @@ use crate::wire::{
     MAX_INBOX_ID_REQUESTS, MAX_INBOX_UPDATES, MAX_KEY_PACKAGE_BYTES, MAX_KEY_PACKAGE_FETCH,
 };
 
-// The store refuses a full log before validation runs, with the wire's cap (the one the
-// client reads); `AssociationState` has its own, which must be the same or a log could
-// be full for one and not the other.
-const _: () = assert!(MAX_INBOX_UPDATES == crate::v3::MAX_INBOX_UPDATES);
-
 /// `xmtp.identity.api.v1.IdentityApi` over the node's store.
 pub(crate) struct IdentityApiService {
     store: Arc<Store>,

@@ -14,6 +14,8 @@ use super::signature::{SignatureKind, VerifiedSignature, verify};
 use super::update::{identifier, parse_update};
 use super::{InboxId, LogError, MemberId, MemberKind, Rule};
 
+// One cap for the log, shared with the node's store and the client (which read it from
+// `wire`), so a log is never full for one and not for the other.
 pub use crate::wire::MAX_INBOX_UPDATES;
 
 /// libxmtp clients refuse to register an eleventh installation

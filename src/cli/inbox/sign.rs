@@ -13,7 +13,7 @@ use super::super::ui::Ui;
 use super::error::inbox_error;
 use super::output::ActionOutput;
 use xmtp_ledger::session::inbox::sign_text;
-use xmtp_ledger::v3::MAX_TEXT_BYTES;
+use xmtp_ledger::v3::{MAX_TEXT_BYTES, SignatureText, TextError};
 
 #[derive(Serialize)]
 struct SignOutput {
@@ -32,13 +32,13 @@ pub fn run(global: &GlobalArgs, ui: &Ui, text_file: &Path) -> Result<(), CliErro
         CliError::Usage("refused: the text is not UTF-8; nothing was sent to the device".into())
     })?;
     // Refused before the device is opened: a wrong text never reaches it.
-    if let Err(e) = text.parse::<xmtp_ledger::v3::SignatureText>() {
-        return Err(inbox_error(e.into(), None));
-    }
+    let parsed: SignatureText = text
+        .parse()
+        .map_err(|e: TextError| inbox_error(e.into(), None))?;
     let signer = open_signer(global, ui)?;
     let mut progress = FlowProgress::new(ui);
     let signed =
-        sign_text(&signer, &text, &mut |e| progress.on(e)).map_err(|e| inbox_error(e, None))?;
+        sign_text(&signer, parsed, &mut |e| progress.on(e)).map_err(|e| inbox_error(e, None))?;
     progress.done();
     let output = SignOutput {
         address: signed.address.to_string(),

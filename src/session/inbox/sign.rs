@@ -1,4 +1,4 @@
-//! `inbox sign`: the wallet signs a text an app produced, after it was parsed strictly and
+//! `inbox sign`: the wallet signs a text an app produced, once it was parsed strictly and
 //! shown action by action: the Ledger is the signer of a libxmtp app here, never a
 //! general-purpose one.
 
@@ -21,16 +21,16 @@ pub struct SignedText {
     pub signature: WalletSignature,
 }
 
-/// Parses `text` strictly ([`InboxError::Text`] for anything but a well-formed
-/// "XMTP : Authenticate to inbox" text), refuses one that creates an inbox for another
-/// address ([`InboxError::NotOwner`]: that signature could never be valid), announces it,
-/// and returns the signer's verified signature.
+/// Has the signer sign `parsed`, a text parsed strictly (`str::parse`, which refuses
+/// anything but a well-formed "XMTP : Authenticate to inbox" text and prints back the
+/// exact bytes it read): refuses one that creates an inbox for another address
+/// ([`InboxError::NotOwner`]: that signature could never be valid), announces it, and
+/// returns the signer's verified signature of its exact bytes.
 pub fn sign_text<S: Signer>(
     signer: &S,
-    text: &str,
+    parsed: SignatureText,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<SignedText, InboxError<S::Error>> {
-    let parsed: SignatureText = text.parse()?;
     let account = signer.address();
     for action in &parsed.actions {
         if let TextAction::CreateInbox { owner } = action
@@ -43,7 +43,8 @@ pub fn sign_text<S: Signer>(
         }
     }
     let mut prompt = |prompt: SignaturePrompt<'_>| progress(Progress::Signature(prompt));
-    let signature = sign_inbox_update(signer, text, &mut prompt, (1, 1))?;
+    let text = parsed.to_string();
+    let signature = sign_inbox_update(signer, &text, &mut prompt, (1, 1))?;
     Ok(SignedText {
         text: parsed,
         address: account,

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use common::cli::{ACCOUNT_0, Run, command};
-use serde::Deserialize;
+use common::v3::libxmtp_updates;
 
 /// Runs `xmtp-ledger ARGS` with `stdin` as its standard input.
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
@@ -74,42 +74,6 @@ fn inbox_id_reads_the_device_account_without_an_address() {
     );
 }
 
-#[derive(Deserialize)]
-struct UpdatesFile {
-    wallets: Vec<Wallet>,
-    inboxes: Vec<Inbox>,
-}
-
-#[derive(Deserialize)]
-struct Wallet {
-    hd_path: String,
-    address: String,
-}
-
-#[derive(Deserialize)]
-struct Inbox {
-    steps: Vec<Step>,
-}
-
-#[derive(Deserialize)]
-struct Step {
-    step: String,
-    wallet_signatures: Vec<Signed>,
-}
-
-#[derive(Deserialize)]
-struct Signed {
-    address: String,
-    text: String,
-    signature: String,
-}
-
-fn libxmtp_updates() -> UpdatesFile {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/v3-identity-updates.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn the_device_signs_every_libxmtp_text_exactly_as_libxmtps_wallet_did() {
     let file = libxmtp_updates();
@@ -158,7 +122,10 @@ fn plain_output_is_the_signature_alone_and_stderr_shows_the_actions() {
     let create = &file.inboxes[0].steps[0].wallet_signatures[0];
     let run = run_with_stdin(&["--device", "emulator", "inbox", "sign"], &create.text);
     run.assert_code(0);
-    assert_eq!(run.stdout, format!("{}\n", create.signature_with_prefix()));
+    assert_eq!(
+        run.stdout,
+        format!("0x{}\n", create.signature.trim_start_matches("0x"))
+    );
     assert!(
         run.stderr
             .contains("- Create inbox (0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266)"),
@@ -170,12 +137,6 @@ fn plain_output_is_the_signature_alone_and_stderr_shows_the_actions() {
         "{}",
         run.stderr
     );
-}
-
-impl Signed {
-    fn signature_with_prefix(&self) -> String {
-        format!("0x{}", self.signature.trim_start_matches("0x"))
-    }
 }
 
 #[test]

@@ -3,9 +3,12 @@
 //! text a wallet was asked to sign, and every logged update, replayed to the state
 //! libxmtp's own `fetchInboxStates` reported.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use common::v3::libxmtp_updates;
 use prost::Message;
 use serde::Deserialize;
 use xmtp_ledger::identity::{Address, WalletSignature};
@@ -94,46 +97,6 @@ fn inbox_ids_equal_node_bindings_generate_inbox_id() {
     }
 }
 
-#[derive(Deserialize)]
-struct UpdatesFile {
-    inboxes: Vec<Inbox>,
-}
-
-#[derive(Deserialize)]
-struct Inbox {
-    label: String,
-    inbox_id: String,
-    steps: Vec<Step>,
-    state: LibxmtpState,
-}
-
-#[derive(Deserialize)]
-struct Step {
-    step: String,
-    wallet_signatures: Vec<WalletSigned>,
-    identity_updates: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct WalletSigned {
-    address: String,
-    text: String,
-    signature: String,
-}
-
-#[derive(Deserialize)]
-struct LibxmtpState {
-    inbox_id: String,
-    recovery_identifier: Identifier,
-    identifiers: Vec<Identifier>,
-    installation_ids: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Identifier {
-    identifier: String,
-}
-
 fn decode(hex_update: &str) -> pb::IdentityUpdate {
     pb::IdentityUpdate::decode(hex::decode(hex_update).expect("hex").as_slice())
         .expect("IdentityUpdate")
@@ -141,7 +104,7 @@ fn decode(hex_update: &str) -> pb::IdentityUpdate {
 
 #[test]
 fn libxmtp_texts_parse_strictly_and_match_the_text_of_their_update() {
-    let file: UpdatesFile = serde_json::from_str(&data("v3-identity-updates.json")).unwrap();
+    let file = libxmtp_updates();
     let mut texts = 0;
     for inbox in &file.inboxes {
         for step in &inbox.steps {
@@ -179,7 +142,7 @@ fn libxmtp_texts_parse_strictly_and_match_the_text_of_their_update() {
 
 #[test]
 fn replaying_libxmtp_logs_gives_the_state_libxmtp_reports() {
-    let file: UpdatesFile = serde_json::from_str(&data("v3-identity-updates.json")).unwrap();
+    let file = libxmtp_updates();
     assert!(file.inboxes.len() >= 2);
     for inbox in &file.inboxes {
         let log: Vec<pb::IdentityUpdate> = inbox
@@ -234,7 +197,7 @@ fn replaying_libxmtp_logs_gives_the_state_libxmtp_reports() {
 
 #[test]
 fn a_libxmtp_update_with_one_byte_changed_is_refused() {
-    let file: UpdatesFile = serde_json::from_str(&data("v3-identity-updates.json")).unwrap();
+    let file = libxmtp_updates();
     let inbox = &file.inboxes[0];
     let log: Vec<pb::IdentityUpdate> = inbox
         .steps

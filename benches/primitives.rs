@@ -1,6 +1,9 @@
 //! Primitive costs under the flows: EIP-191 digest of the two XMTP texts, RFC 6979
 //! signing, public-key recovery, and the storage cipher (HKDF-SHA256 + AES-256-GCM) on a
-//! real private key bundle.
+//! real private key bundle; and, in the `curve` group, the two secp256k1 libraries side
+//! by side on the same key and digest (k256, and libsecp256k1 through the `secp256k1`
+//! crate), the measurement behind recovering and checking with libsecp256k1 while
+//! signing with k256.
 //!
 //! `CARGO_TARGET_DIR=/work/target-bench cargo bench --bench primitives`
 
@@ -57,6 +60,8 @@ fn primitives(c: &mut Criterion) {
         })
     });
 
+    curve_libraries(c, &digest);
+
     // Whole wallet-signature check as the flows do it: digest + recovery + address.
     let wallet_signature: WalletSignature = wallet.personal_sign(&enable_text).expect("sign");
     let address = wallet.address();
@@ -98,6 +103,68 @@ fn primitives(c: &mut Criterion) {
                 .open(&wallet_signature)
                 .expect("open")
         })
+    });
+    group.finish();
+}
+
+/// Recovery, verification and signing by each library directly.
+fn curve_libraries(c: &mut Criterion, digest: &[u8; 32]) {
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    use secp256k1::{Message, PublicKey, SecretKey, ecdsa};
+
+    let k256_key = k256::ecdsa::SigningKey::from_slice(&[0x42; 32]).expect("scalar");
+    let (k256_signature, k256_recovery) = k256_key
+        .sign_prehash_recoverable(digest)
+        .expect("k256 sign");
+    let k256_public = *k256_key.verifying_key();
+
+    let secret = SecretKey::from_secret_bytes([0x42; 32]).expect("scalar");
+    let message = Message::from_digest(*digest);
+    let recoverable = ecdsa::RecoverableSignature::sign_ecdsa_recoverable(message, &secret);
+    let (recovery, compact) = recoverable.serialize_compact();
+    // Both libraries sign with RFC 6979 and low S: the same bytes.
+    assert_eq!(compact[..], k256_signature.to_bytes()[..]);
+    assert_eq!(recovery.to_u8(), k256_recovery.to_byte());
+    let standard = recoverable.to_standard();
+    let public = PublicKey::from_secret_key(&secret);
+
+    let mut group = c.benchmark_group("curve");
+    group.bench_function("recover/k256", |b| {
+        b.iter(|| {
+            k256::ecdsa::VerifyingKey::recover_from_prehash(
+                black_box(digest),
+                &k256_signature,
+                k256_recovery,
+            )
+            .expect("recover")
+        })
+    });
+    group.bench_function("recover/libsecp256k1", |b| {
+        b.iter(|| {
+            recoverable
+                .recover_ecdsa(black_box(message))
+                .expect("recover")
+        })
+    });
+    group.bench_function("verify/k256", |b| {
+        b.iter(|| {
+            k256_public
+                .verify_prehash(black_box(digest), &k256_signature)
+                .expect("verify")
+        })
+    });
+    group.bench_function("verify/libsecp256k1", |b| {
+        b.iter(|| ecdsa::verify(&standard, black_box(message), &public).expect("verify"))
+    });
+    group.bench_function("sign/k256", |b| {
+        b.iter(|| {
+            k256_key
+                .sign_prehash_recoverable(black_box(digest))
+                .expect("sign")
+        })
+    });
+    group.bench_function("sign/libsecp256k1", |b| {
+        b.iter(|| ecdsa::RecoverableSignature::sign_ecdsa_recoverable(black_box(message), &secret))
     });
     group.finish();
 }

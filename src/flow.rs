@@ -202,13 +202,9 @@ pub fn generate_identity<S: Signer>(
     let mut pre_key = PrivateKeyV1::generate(now_ms());
     identity_key.sign_key(&mut pre_key)?;
     let bundle = PrivateKeyBundleV1::new(identity_key, vec![pre_key])?;
-    let bundle_wallet = bundle.verify()?;
-    if bundle_wallet != wallet {
-        return Err(FlowError::WrongWallet {
-            expected: wallet,
-            found: bundle_wallet,
-        });
-    }
+    // The identity key's wallet signature was recovered to `wallet` over exactly its
+    // Create Identity text by `wallet_sign`; recovering it again would only cost time.
+    bundle.verify_pre_keys()?;
 
     let encrypted_bundle = seal_with_new_signature(signer, &bundle, prompt, (2, 2))?;
 

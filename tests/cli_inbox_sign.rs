@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use common::cli::{ACCOUNT_0, Run, command};
-use common::v3::libxmtp_updates;
+use common::libxmtp_v3::libxmtp_updates;
 
 /// Runs `xmtp-ledger ARGS` with `stdin` as its standard input.
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {

@@ -747,49 +747,9 @@ async fn answers_past_the_byte_budget_are_refused_not_cut() {
     );
 }
 
-/// What the node test reads of `tests/data/v3-identity-updates.json` (see
-/// `tests/v3_vectors.rs`): libxmtp 1.10's own updates, in order, and the state libxmtp
-/// reported after them.
-#[derive(serde::Deserialize)]
-struct LibxmtpLogs {
-    wallets: Vec<LibxmtpWallet>,
-    inboxes: Vec<LibxmtpInbox>,
-}
-
-#[derive(serde::Deserialize)]
-struct LibxmtpWallet {
-    address: String,
-}
-
-#[derive(serde::Deserialize)]
-struct LibxmtpInbox {
-    label: String,
-    inbox_id: String,
-    steps: Vec<LibxmtpStep>,
-    state: LibxmtpState,
-}
-
-#[derive(serde::Deserialize)]
-struct LibxmtpStep {
-    identity_updates: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct LibxmtpState {
-    identifiers: Vec<LibxmtpIdentifier>,
-}
-
-#[derive(serde::Deserialize)]
-struct LibxmtpIdentifier {
-    identifier: String,
-}
-
 #[tokio::test]
 async fn libxmtps_own_logs_are_accepted_served_back_and_mapped_as_libxmtp_reported() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/v3-identity-updates.json");
-    let file: LibxmtpLogs =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("data")).expect("json");
+    let file = common::libxmtp_v3::libxmtp_updates();
     let mut rig = rig().await;
     for inbox in &file.inboxes {
         let updates: Vec<pb::IdentityUpdate> = inbox

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use common::v3::libxmtp_updates;
+use common::libxmtp_v3::libxmtp_updates;
 use prost::Message;
 use serde::Deserialize;
 use xmtp_ledger::identity::{Address, WalletSignature};

@@ -2,7 +2,12 @@
 
 use crate::*;
 
-pub(crate) fn measure_flows(plan: &Plan, rows: &mut Vec<Row>, log: &mut String) -> BenchResult<()> {
+/// Measures the flows; returns what the reference SDK's run is compared with.
+pub(crate) fn measure_flows(
+    plan: &Plan,
+    rows: &mut Vec<Row>,
+    log: &mut String,
+) -> BenchResult<OwnFigures> {
     let device = device();
     let app = EthApp::from_transport(InProcessTransport::new(Arc::clone(&device)));
 
@@ -93,12 +98,13 @@ pub(crate) fn measure_flows(plan: &Plan, rows: &mut Vec<Row>, log: &mut String) 
         verified += 64;
     }
     let elapsed = start.elapsed();
+    let verify_each = elapsed / u32::try_from(verified).unwrap_or(u32::MAX).max(1);
     rows.push(row(
         "verify throughput (one core)",
         format_rate_of(verified, elapsed, "identities"),
         format!(
             "v2 contact bundle: decode + wallet recovery from the identity key + pre-key signature check; {} per identity",
-            format_duration(elapsed / u32::try_from(verified).unwrap_or(u32::MAX).max(1))
+            format_duration(verify_each)
         ),
     ));
 
@@ -108,13 +114,18 @@ pub(crate) fn measure_flows(plan: &Plan, rows: &mut Vec<Row>, log: &mut String) 
         generate_identity(&wallet, &mut |_| {})?;
         Ok(())
     })?;
+    let generate_median = median(&samples);
     rows.push(row(
         "generate + encrypt, in-memory wallet key (median)",
-        format_duration(median(&samples)),
+        format_duration(generate_median),
         format!(
             "`flow::generate_identity` with `LocalKeySigner`: the work `benches/js/sdk-bench.mjs` times in the reference SDK; n = {}",
             samples.len()
         ),
     ));
-    Ok(())
+    Ok(OwnFigures {
+        generate_median,
+        verify_each,
+        contact_v2: contact,
+    })
 }

@@ -30,15 +30,20 @@ pub(crate) fn peak_rss_kib() -> Option<u64> {
     None
 }
 
+/// A `kB` field of this process's `/proc/self/status` (`VmHWM`, `RssAnon`, `RssFile`).
+pub(crate) fn status_kib(field: &str) -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// The kernel's high-water mark of this process image's resident set (`VmHWM`, KiB).
 /// Unlike `ru_maxrss` it starts afresh at `exec`, so a child spawned from a large parent
 /// does not inherit the parent's peak.
 pub(crate) fn vm_hwm_kib() -> Option<u64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status_kib("VmHWM")
 }
 
 pub(crate) fn cpu_model() -> String {

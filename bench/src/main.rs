@@ -12,11 +12,17 @@
 //! - `init` per identity (median), without a network and with the publish through gRPC;
 //! - `unlock` (median), and with the gRPC fetch of the private store first;
 //! - `verify` throughput on one core;
-//! - generation + encryption with an in-memory wallet key (what `benches/js/sdk-bench.mjs`
-//!   times with the reference SDK);
-//! - node publish throughput through gRPC and query latency (p50/p99, newest-first first
+//! - generation + encryption with an in-memory wallet key, and the same work and the
+//!   same contact bundle's verification done by the reference SDK in this run
+//!   (`benches/js/sdk-bench.mjs` under `node`, or `$NODE`): "reference / ours";
+//! - node publish throughput through gRPC from 1, 8 and 64 concurrent clients (each its
+//!   own connection; p50/p99 per call) and query latency (p50/p99, newest-first first
 //!   page of 100 on one topic) with `--envelopes` rows in the database (default 1,000,000;
-//!   filled directly through `node::store::Store` in large transactions);
+//!   filled directly through `node::store::Store` in large transactions), against a node
+//!   in a process of its own (this binary with `--serve-node DB`), and that node's peak
+//!   RSS (`VmHWM`);
+//! - XMTP v3: replay of a 256-update inbox log with real signatures, and `inbox status`
+//!   of that inbox end to end against an in-process node;
 //! - APDUs and HID reports per `personal_sign` of the two XMTP texts against the minimum;
 //! - peak RSS (`getrusage` ru_maxrss) of the whole run and of an init-only run (one
 //!   identity generated and published, as `xmtp-ledger --device emulator init` does).
@@ -48,7 +54,7 @@ use xmtp_ledger::network::{
     BlockingClient, Client, ClientConfig, Envelope, MAX_ENVELOPES_PER_PUBLISH, Query,
     auth_token_now,
 };
-use xmtp_ledger::node::{self, BlockingNode, NodeConfig, RunningNode, Store};
+use xmtp_ledger::node::{BlockingNode, NodeConfig, Store};
 use xmtp_ledger::session::{InitOptions, InitOutcome, Initialized, Session};
 use xmtp_ledger::signer::{LocalKeySigner, Signer};
 
@@ -56,17 +62,27 @@ mod flows;
 mod machine;
 mod node_load;
 mod options;
+mod reference;
 mod report;
 mod rig;
 mod transfer;
+mod v3_log;
+
+/// The tests' builder of signed v3 updates, shared so that the benchmark signs exactly
+/// what the tests check.
+#[path = "../../tests/common/v3.rs"]
+#[allow(dead_code)]
+mod signed_updates;
 
 use flows::*;
 use machine::*;
 use node_load::*;
 use options::*;
+use reference::*;
 use report::*;
 use rig::*;
 use transfer::*;
+use v3_log::*;
 
 /// Hardhat account #0: `m/44'/60'/0'/0/0` of the public test mnemonic, the account the
 /// software device signs with.
@@ -85,8 +101,8 @@ const FILL_BATCH: usize = 50_000;
 const MESSAGE_BYTES: usize = 256;
 /// Page size of the measured query (the node's maximum).
 const PAGE: u32 = 100;
-/// Concurrent publishers in the concurrent publish measurement.
-const CONCURRENT_CLIENTS: usize = 8;
+/// Concurrent clients (each its own connection) in the publish measurements.
+const PUBLISH_CLIENTS: [usize; 3] = [1, 8, 64];
 
 /// The init-only child: one identity generated on the in-process device and published to
 /// an in-process node, as `xmtp-ledger --device emulator init` does; prints its peak RSS.
@@ -99,11 +115,15 @@ fn init_only() -> BenchResult<()> {
     node.shutdown()?;
     println!("peak_rss_kib={}", peak_rss_kib().unwrap_or(0));
     println!("vm_hwm_kib={}", vm_hwm_kib().unwrap_or(0));
+    // What the resident set is made of at the end, which is near the peak: the heap and
+    // stacks (anonymous) against the pages of the executable and libraries (file).
+    println!("rss_anon_kib={}", status_kib("RssAnon").unwrap_or(0));
+    println!("rss_file_kib={}", status_kib("RssFile").unwrap_or(0));
     Ok(())
 }
 
-/// Runs this binary with `--init-only`; returns its `ru_maxrss` and `VmHWM` (KiB).
-fn init_only_peak_rss() -> BenchResult<(u64, u64)> {
+/// Runs this binary with `--init-only`; returns its memory figures.
+fn init_only_peak_rss() -> BenchResult<InitMemory> {
     let output = Command::new(std::env::current_exe()?)
         .arg("--init-only")
         .output()?;
@@ -121,21 +141,28 @@ fn init_only_peak_rss() -> BenchResult<(u64, u64)> {
             .find_map(|l| l.strip_prefix(key))
             .and_then(|v| v.trim().parse().ok())
     };
-    let rusage = value("peak_rss_kib=").ok_or("init-only run printed no peak RSS")?;
-    Ok((rusage, value("vm_hwm_kib=").unwrap_or(0)))
+    Ok(InitMemory {
+        rss_kib: value("peak_rss_kib=").ok_or("init-only run printed no peak RSS")?,
+        hwm_kib: value("vm_hwm_kib=").unwrap_or(0),
+        anon_kib: value("rss_anon_kib=").unwrap_or(0),
+        file_kib: value("rss_file_kib=").unwrap_or(0),
+    })
 }
 
 /// The launcher: the init-only child, then the measuring child (its output is ours).
 fn launch(options: &Options) -> BenchResult<()> {
     eprintln!("init-only run in a child process …");
-    let (init_rss, init_hwm) = init_only_peak_rss()?;
+    let init = init_only_peak_rss()?;
     let launcher_hwm = vm_hwm_kib().unwrap_or(0);
     let mut command = Command::new(std::env::current_exe()?);
     command
         .arg("--envelopes")
         .arg(options.envelopes.to_string())
         .arg("--measure")
-        .arg(format!("{init_rss}:{init_hwm}:{launcher_hwm}"));
+        .arg(format!(
+            "{}:{}:{}:{}:{launcher_hwm}",
+            init.rss_kib, init.hwm_kib, init.anon_kib, init.file_kib
+        ));
     if options.quick {
         command.arg("--quick");
     }
@@ -147,23 +174,27 @@ fn launch(options: &Options) -> BenchResult<()> {
     }
 }
 
-fn measure(options: &Options, init_rss: u64, init_hwm: u64, launcher_hwm: u64) -> BenchResult<()> {
+fn measure(options: &Options, init: InitMemory, launcher_hwm: u64) -> BenchResult<()> {
     let plan = Plan::for_options(options);
     let started = Instant::now();
     let load_before = load_average();
     let mut rows = Vec::new();
     let mut log = String::new();
 
-    measure_flows(&plan, &mut rows, &mut log)?;
+    let own = measure_flows(&plan, &mut rows, &mut log)?;
+    measure_reference(&plan, &own, &mut rows);
+    measure_v3_log(&plan, &mut rows, &mut log)?;
     measure_device_transfer(&mut rows)?;
     measure_node(options, &plan, &mut rows, &mut log)?;
 
     rows.push(row(
         "peak RSS, init-only run",
-        format_kib(init_rss),
+        format_kib(init.rss_kib),
         format!(
-            "`getrusage` ru_maxrss of a process that generates one identity on the in-process device and publishes it to an in-process node, as `xmtp-ledger --device emulator init` does (VmHWM {})",
-            format_kib(init_hwm)
+            "`getrusage` ru_maxrss of a process that generates one identity on the in-process device and publishes it to an in-process node, as `xmtp-ledger --device emulator init` does (VmHWM {}; at the end {} of heap and stacks, {} of executable and library pages)",
+            format_kib(init.hwm_kib),
+            format_kib(init.anon_kib),
+            format_kib(init.file_kib)
         ),
     ));
     rows.push(row(
@@ -197,15 +228,26 @@ fn run(options: &Options) -> BenchResult<()> {
         Role::Launcher => launch(options),
         Role::InitOnly => init_only(),
         Role::Measure {
-            init_rss_kib,
-            init_hwm_kib,
+            init,
             launcher_hwm_kib,
-        } => measure(options, init_rss_kib, init_hwm_kib, launcher_hwm_kib),
+        } => measure(options, init, launcher_hwm_kib),
     }
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // The node child of the node measurements (not an option users pass).
+    if let [flag, db] = args.as_slice()
+        && flag == SERVE_NODE
+    {
+        return match serve_node(Path::new(db)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xmtp-ledger-bench node: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let options = match parse_args(&args) {
         Ok(options) => options,
         Err(message) => {
@@ -345,19 +387,23 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_args(&args("--measure 1:2:3 --quick")).map(|o| o.role),
+            parse_args(&args("--measure 1:2:3:4:5 --quick")).map(|o| o.role),
             Ok(Role::Measure {
-                init_rss_kib: 1,
-                init_hwm_kib: 2,
-                launcher_hwm_kib: 3
+                init: InitMemory {
+                    rss_kib: 1,
+                    hwm_kib: 2,
+                    anon_kib: 3,
+                    file_kib: 4
+                },
+                launcher_hwm_kib: 5
             })
         );
         assert_eq!(
             parse_args(&args("--init-only")).map(|o| o.role),
             Ok(Role::InitOnly)
         );
-        assert!(parse_args(&args("--measure 1:2")).is_err());
         assert!(parse_args(&args("--measure 1:2:3:4")).is_err());
+        assert!(parse_args(&args("--measure 1:2:3:4:5:6")).is_err());
         assert!(parse_args(&args("--measure a:2:3")).is_err());
         assert_eq!(
             parse_args(&args("--quick")).map(|o| o.envelopes),
@@ -372,6 +418,34 @@ mod tests {
         assert!(parse_args(&args("--envelopes x")).is_err());
         assert!(parse_args(&args("--bogus")).is_err());
         assert_eq!(parse_args(&args("--help")), Err(String::new()));
+    }
+
+    #[test]
+    fn reference_output_is_read_by_key() {
+        let stdout = "@xmtp/xmtp-js 13.0.4, ethers 6.17.0, …\n\
+                      median_ms=3.5900\np90_ms=4.1100\niterations=300\n\
+                      verify_us=3579.453\nverify_per_s=279.4\nverified=288\n\
+                      sdk_version=13.0.4\nnode_version=v20.20.2\n";
+        let figures = parse_reference_output(stdout).expect("parses");
+        assert_eq!(figures.generate_median, Duration::from_micros(3_590));
+        assert_eq!(figures.generate_p90, Duration::from_micros(4_110));
+        assert_eq!(figures.iterations, 300);
+        assert_eq!(figures.verify_each, Duration::from_nanos(3_579_453));
+        assert_eq!(figures.verified, 288);
+        assert_eq!(figures.sdk_version, "13.0.4");
+        assert_eq!(figures.node_version, "v20.20.2");
+        // A key that is only a prefix of another is not taken for it.
+        assert!(parse_reference_output("median_ms_x=1\n").is_err());
+        let missing = stdout.replace("verified=288\n", "");
+        assert!(
+            parse_reference_output(&missing)
+                .unwrap_err()
+                .contains("verified")
+        );
+        let negative = stdout.replace("median_ms=3.5900", "median_ms=-1");
+        assert!(parse_reference_output(&negative).is_err());
+        assert_eq!(format_ratio(ms(36), ms(3)), "12.0×");
+        assert_eq!(format_ratio(ms(1), Duration::ZERO), "n/a");
     }
 
     #[test]

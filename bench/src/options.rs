@@ -18,20 +18,33 @@ pub(crate) enum Role {
     Launcher,
     /// `--init-only`: one identity, then prints its peak RSS.
     InitOnly,
-    /// `--measure R:H:L`: the measurements; the init-only child's ru_maxrss and VmHWM and
-    /// the launcher's VmHWM (KiB) come from the launcher.
+    /// `--measure R:H:A:F:L`: the measurements; the init-only child's memory and the
+    /// launcher's VmHWM (KiB) come from the launcher.
     Measure {
-        init_rss_kib: u64,
-        init_hwm_kib: u64,
+        init: InitMemory,
         launcher_hwm_kib: u64,
     },
+}
+
+/// The init-only child's memory (KiB): `ru_maxrss`, `VmHWM`, and at its end `RssAnon`
+/// (heap, stacks) and `RssFile` (pages of the executable and libraries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct InitMemory {
+    pub(crate) rss_kib: u64,
+    pub(crate) hwm_kib: u64,
+    pub(crate) anon_kib: u64,
+    pub(crate) file_kib: u64,
 }
 
 pub(crate) fn parse_measure(value: &str) -> Option<Role> {
     let mut parts = value.split(':').map(|p| p.parse::<u64>().ok());
     let role = Role::Measure {
-        init_rss_kib: parts.next()??,
-        init_hwm_kib: parts.next()??,
+        init: InitMemory {
+            rss_kib: parts.next()??,
+            hwm_kib: parts.next()??,
+            anon_kib: parts.next()??,
+            file_kib: parts.next()??,
+        },
         launcher_hwm_kib: parts.next()??,
     };
     parts.next().is_none().then_some(role)
@@ -90,7 +103,11 @@ pub(crate) struct Plan {
     pub(crate) init_grpc: usize,
     pub(crate) unlock: usize,
     pub(crate) local: usize,
+    /// Identities the reference SDK generates (after its own 30 warm-up runs).
+    pub(crate) reference_iterations: usize,
     pub(crate) verify_for: Duration,
+    pub(crate) v3_replays: usize,
+    pub(crate) v3_statuses: usize,
     pub(crate) publishes: usize,
     pub(crate) publish_batches: usize,
     pub(crate) queries: usize,
@@ -104,7 +121,10 @@ impl Plan {
                 init_grpc: 20,
                 unlock: 30,
                 local: 50,
+                reference_iterations: 30,
                 verify_for: Duration::from_millis(300),
+                v3_replays: 10,
+                v3_statuses: 10,
                 publishes: 100,
                 publish_batches: 10,
                 queries: 200,
@@ -115,7 +135,10 @@ impl Plan {
                 init_grpc: 500,
                 unlock: 500,
                 local: 1_000,
+                reference_iterations: 300,
                 verify_for: Duration::from_secs(3),
+                v3_replays: 200,
+                v3_statuses: 100,
                 publishes: 5_000,
                 publish_batches: 200,
                 queries: 10_000,

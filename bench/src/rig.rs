@@ -31,12 +31,6 @@ pub(crate) fn runtime() -> BenchResult<Runtime> {
         .build()?)
 }
 
-pub(crate) async fn start_node(db: &Path) -> BenchResult<(RunningNode, Client)> {
-    let node = node::spawn("127.0.0.1:0".parse()?, NodeConfig::new(db)).await?;
-    let client = Client::connect(&node.url(), ClientConfig::default()).await?;
-    Ok((node, client))
-}
-
 /// Key generation after the device is open, without a network (what `init --out`
 /// does): two verified signatures, keys, sealing, contact bundles.
 pub(crate) fn init_generate(app: &EthApp) -> BenchResult<SealedIdentity> {

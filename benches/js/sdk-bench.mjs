@@ -1,28 +1,36 @@
-// The reference SDK's side of the comparison in README "Performance": the same key
-// generation + storage encryption that `xmtp-ledger init` does, done by @xmtp/xmtp-js 13.0.4
-// with an ethers wallet of the public test mnemonic (an in-memory key, no device, no
-// network). Prints the median per identity.
+// The reference SDK's side of the comparisons in README "Performance", done by
+// @xmtp/xmtp-js 13.0.4 with an ethers wallet of the public test mnemonic (an in-memory key,
+// no device, no network). `xmtp-ledger-bench` runs it in the same run, on the same inputs,
+// and prints "reference / ours"; it also runs on its own.
 //
 //   npm ci --prefix tests/interop            # @xmtp/xmtp-js 13.0.4 + ethers 6
-//   node benches/js/sdk-bench.mjs [ITERATIONS]
+//   node benches/js/sdk-bench.mjs [ITERATIONS] [--contact HEX] [--verify-ms MS]
 //
 // XMTP_SDK_DIR: a directory whose node_modules holds @xmtp/xmtp-js and ethers (default:
 // tests/interop of this repo). SDK_BENCH_ITERATIONS (or the first argument): timed
 // identities (default 300), after SDK_BENCH_WARMUP untimed ones (default 30).
 //
-// Per identity, exactly what the SDK's KeyGeneratorKeystoreProvider does before it
-// publishes (NetworkKeyManager.toEncryptedBytes is not exported, so its body is repeated
-// here with the SDK's exported functions):
-//   1. PrivateKeyBundleV1.generate(wallet): identity key, the wallet's signature of the
+// 1. Generation + encryption, per identity, exactly what the SDK's
+//    KeyGeneratorKeystoreProvider does before it publishes (NetworkKeyManager.toEncryptedBytes
+//    is not exported, so its body is repeated here with the SDK's exported functions):
+//    - PrivateKeyBundleV1.generate(wallet): identity key, the wallet's signature of the
 //      "XMTP : Create Identity" text, a pre-key signed by the identity key;
-//   2. bundle.encode(), a random 32-byte wallet pre-key, the wallet's signature of the
+//    - bundle.encode(), a random 32-byte wallet pre-key, the wallet's signature of the
 //      "XMTP : Enable Identity" text, viem's verifyMessage of it (the SDK starts it without
 //      awaiting; awaited here so its work is counted), encrypt() (HKDF-SHA256 +
 //      AES-256-GCM, WebCrypto), EncryptedPrivateKeyBundle encoding.
-// The Rust counterpart is `flow::generate_identity` with `LocalKeySigner`
-// (`xmtp-ledger-bench` row "generate + encrypt, in-memory wallet key", criterion
-// `generate_local_key`), which also verifies the Create Identity signature and the whole
-// bundle and encodes both contact bundles: it does strictly more work.
+//    The Rust counterpart is `flow::generate_identity` with `LocalKeySigner`, which also
+//    verifies the bundle and encodes both contact bundles: it does strictly more work.
+// 2. Verification of a v2 contact bundle (`--contact HEX`, the encoded ContactBundle the
+//    Rust side verifies; without it, one the SDK makes from a generated bundle), for
+//    `--verify-ms` milliseconds (default 3000) on this one thread: decodeContactBundle,
+//    walletSignatureAddress (the wallet recovered from the identity key, as the SDK's
+//    getUserContactFromNetwork does) compared with the expected address, and the identity
+//    key's verifyKey of the pre-key. The Rust counterpart is `ContactBundle::decode` +
+//    `verify`, which checks the same two signatures.
+//
+// The last lines are `key=value` for the Rust bench: median_ms, p90_ms, iterations,
+// verify_us, verify_per_s, verified, sdk_version, node_version.
 
 import { createRequire } from 'node:module';
 import { webcrypto } from 'node:crypto';
@@ -53,7 +61,8 @@ try {
 }
 const xmtp = requireFromDir('@xmtp/xmtp-js');
 const requireFromSdk = createRequire(sdkEntry);
-const { PrivateKeyBundleV1, encrypt } = xmtp;
+const { PrivateKeyBundleV1, SignedPublicKeyBundle, decodeContactBundle, encrypt } = xmtp;
+const { contact: contactProto } = requireFromSdk('@xmtp/proto');
 const { privateKey: proto } = requireFromSdk('@xmtp/proto');
 const { verifyMessage, hexToBytes } = requireFromSdk('viem');
 const { Wallet } = requireFromDir('ethers');
@@ -114,12 +123,40 @@ function percentile(sorted, p) {
   return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1];
 }
 
-const iterations = Number(process.argv[2] || process.env.SDK_BENCH_ITERATIONS || 300);
-const warmup = Number(process.env.SDK_BENCH_WARMUP || 30);
-if (!Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(warmup) || warmup < 0) {
-  console.error('sdk-bench: iterations must be a positive integer, warmup a non-negative one');
-  process.exit(2);
+function parseArgs(argv) {
+  const options = {
+    iterations: Number(process.env.SDK_BENCH_ITERATIONS || 300),
+    warmup: Number(process.env.SDK_BENCH_WARMUP || 30),
+    contactHex: undefined,
+    verifyMs: 3000,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--contact') options.contactHex = argv[++i];
+    else if (arg === '--verify-ms') options.verifyMs = Number(argv[++i]);
+    else if (/^[0-9]+$/.test(arg)) options.iterations = Number(arg);
+    else {
+      console.error(`sdk-bench: unknown argument ${arg}`);
+      process.exit(2);
+    }
+  }
+  const positive = (n) => Number.isInteger(n) && n >= 1;
+  if (!positive(options.iterations) || !Number.isInteger(options.warmup) || options.warmup < 0) {
+    console.error('sdk-bench: iterations must be a positive integer, warmup a non-negative one');
+    process.exit(2);
+  }
+  if (!positive(options.verifyMs)) {
+    console.error('sdk-bench: --verify-ms must be a positive integer');
+    process.exit(2);
+  }
+  if (options.contactHex !== undefined && !/^([0-9a-f]{2})+$/.test(options.contactHex)) {
+    console.error('sdk-bench: --contact takes the encoded ContactBundle in lowercase hex');
+    process.exit(2);
+  }
+  return options;
 }
+
+const { iterations, warmup, contactHex, verifyMs } = parseArgs(process.argv.slice(2));
 
 const wallet = Wallet.fromPhrase(TEST_MNEMONIC); // m/44'/60'/0'/0/0
 if (wallet.address !== EXPECTED_ADDRESS) {
@@ -143,6 +180,42 @@ for (let i = 0; i < iterations; i++) {
 }
 samples.sort((a, b) => a - b);
 const median = percentile(samples, 50);
+const p90 = percentile(samples, 90);
+
+// What the SDK checks before it trusts a peer's contact bundle, plus the pre-key check.
+async function verifyContact(bytes) {
+  const bundle = decodeContactBundle(bytes);
+  if (!(bundle instanceof SignedPublicKeyBundle)) throw new Error('not a v2 contact bundle');
+  const address = await bundle.walletSignatureAddress();
+  if (address.toLowerCase() !== EXPECTED_ADDRESS.toLowerCase()) {
+    throw new Error(`contact bundle signed by ${address}, expected ${EXPECTED_ADDRESS}`);
+  }
+  if (!(await bundle.identityKey.verifyKey(bundle.preKey))) {
+    throw new Error('pre-key signature does not verify');
+  }
+}
+
+let contactBytes;
+if (contactHex !== undefined) {
+  contactBytes = Uint8Array.from(Buffer.from(contactHex, 'hex'));
+} else {
+  const bundle = await PrivateKeyBundleV1.generate(wallet);
+  contactBytes = contactProto.ContactBundle.encode({
+    v2: { keyBundle: SignedPublicKeyBundle.fromLegacyBundle(bundle.getPublicKeyBundle()) },
+  }).finish();
+}
+for (let i = 0; i < 64; i++) await verifyContact(contactBytes);
+let verified = 0;
+const verifyStart = performance.now();
+let verifyElapsed = 0;
+while (verifyElapsed < verifyMs) {
+  for (let i = 0; i < 16; i++) await verifyContact(contactBytes);
+  verified += 16;
+  verifyElapsed = performance.now() - verifyStart;
+}
+const verifyUs = (verifyElapsed * 1000) / verified;
+const verifyPerS = (verified * 1000) / verifyElapsed;
+
 const fmt = (ms) => `${ms.toFixed(2)} ms`;
 console.log(
   `@xmtp/xmtp-js ${sdkVersion}, ethers ${ethersVersion}, Node ${process.version}, ` +
@@ -150,6 +223,17 @@ console.log(
 );
 console.log(
   `generate + encrypt per identity (reference SDK): median ${fmt(median)}, ` +
-    `p90 ${fmt(percentile(samples, 90))}, n = ${iterations} (after ${warmup} warm-up)`,
+    `p90 ${fmt(p90)}, n = ${iterations} (after ${warmup} warm-up)`,
+);
+console.log(
+  `verify a v2 contact bundle (reference SDK): ${Math.round(verifyPerS)} identities/s, ` +
+    `${verifyUs.toFixed(1)} µs each, n = ${verified}`,
 );
 console.log(`median_ms=${median.toFixed(4)}`);
+console.log(`p90_ms=${p90.toFixed(4)}`);
+console.log(`iterations=${iterations}`);
+console.log(`verify_us=${verifyUs.toFixed(3)}`);
+console.log(`verify_per_s=${verifyPerS.toFixed(1)}`);
+console.log(`verified=${verified}`);
+console.log(`sdk_version=${sdkVersion}`);
+console.log(`node_version=${process.version}`);

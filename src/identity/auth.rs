@@ -105,6 +105,25 @@ pub fn verify_header(
     verify_token_bytes(&bytes, now_ns, policy)
 }
 
+/// The token freshness rule of `policy`: created at most `max_age` before `now_ns` and
+/// at most `max_future_skew` after it. (A verified token cached by the node is held to it
+/// again at every use.)
+pub(crate) fn check_fresh(
+    created_ns: u64,
+    now_ns: u64,
+    policy: TokenPolicy,
+) -> Result<(), IdentityError> {
+    let max_age = u64::try_from(policy.max_age.as_nanos()).unwrap_or(u64::MAX);
+    let max_skew = u64::try_from(policy.max_future_skew.as_nanos()).unwrap_or(u64::MAX);
+    if now_ns.saturating_sub(created_ns) > max_age {
+        return Err(IdentityError::TokenExpired);
+    }
+    if created_ns.saturating_sub(now_ns) > max_skew {
+        return Err(IdentityError::TokenFromFuture);
+    }
+    Ok(())
+}
+
 /// Verifies an encoded `Token` (see [`verify_header`]).
 pub fn verify_token_bytes(
     bytes: &[u8],
@@ -138,14 +157,7 @@ pub fn verify_token_bytes(
             recovered: wallet,
         });
     }
-    let max_age = u64::try_from(policy.max_age.as_nanos()).unwrap_or(u64::MAX);
-    let max_skew = u64::try_from(policy.max_future_skew.as_nanos()).unwrap_or(u64::MAX);
-    if now_ns.saturating_sub(auth_data.created_ns) > max_age {
-        return Err(IdentityError::TokenExpired);
-    }
-    if auth_data.created_ns.saturating_sub(now_ns) > max_skew {
-        return Err(IdentityError::TokenFromFuture);
-    }
+    check_fresh(auth_data.created_ns, now_ns, policy)?;
     Ok(VerifiedToken {
         wallet,
         identity_key,

@@ -125,12 +125,20 @@ impl PrivateKeyBundleV1 {
     /// by the identity key. Returns the wallet address.
     pub fn verify(&self) -> Result<Address, IdentityError> {
         let wallet = self.identity_key.public_key().wallet_address()?;
+        self.verify_pre_keys()?;
+        Ok(wallet)
+    }
+
+    /// Checks that every pre-key is signed by the identity key, leaving the identity
+    /// key's wallet signature to the caller (who checked it already, or calls
+    /// [`Self::verify`]).
+    pub fn verify_pre_keys(&self) -> Result<(), IdentityError> {
         for pre_key in &self.pre_keys {
             pre_key
                 .public_key()
                 .verify_signed_by(self.identity_key.public_key())?;
         }
-        Ok(wallet)
+        Ok(())
     }
 }
 

@@ -19,6 +19,9 @@
 //! address map, commit (durable with `synchronous=FULL`), and only then return, so the
 //! caller answers after the update is on disk. `IMMEDIATE` takes the write lock before
 //! the log is read, so a second process on the same file cannot append in between.
+//! Appends and key-package uploads use the store's one write connection, which the
+//! envelopes' group commit also uses (the two take turns, never each other's lock);
+//! reads use its read connections.
 
 use prost::Message;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -177,7 +180,7 @@ impl Store {
         requests: &[(String, u64)],
         max_bytes: usize,
     ) -> Result<Vec<Vec<StoredUpdate>>, InboxStoreError> {
-        let mut conn = self.conn()?;
+        let mut conn = self.reader()?;
         let tx = conn.transaction()?;
         let mut answer = Vec::with_capacity(requests.len());
         let mut bytes = 0usize;
@@ -217,7 +220,7 @@ impl Store {
     /// The inbox each address (compared lowercase) belongs to now, if any: the one that
     /// associated it most recently without revoking it.
     pub fn inbox_ids(&self, addresses: &[String]) -> Result<Vec<Option<String>>, StoreError> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
             "SELECT inbox_id FROM inbox_addresses
              WHERE address = ?1 AND revoked_seq IS NULL
@@ -259,7 +262,7 @@ impl Store {
         installation_keys: &[Vec<u8>],
         max_bytes: usize,
     ) -> Result<Vec<Option<Vec<u8>>>, InboxStoreError> {
-        let mut conn = self.conn()?;
+        let mut conn = self.reader()?;
         let tx = conn.transaction()?;
         let mut answer = Vec::with_capacity(installation_keys.len());
         {
@@ -289,7 +292,7 @@ impl Store {
 
     /// How many identity updates are stored, all inboxes together.
     pub fn identity_update_count(&self) -> Result<u64, StoreError> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM identity_updates", [], |row| {
             row.get(0)
         })?;

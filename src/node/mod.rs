@@ -12,7 +12,12 @@
 //!   exactly (EIP-55): otherwise `PermissionDenied` "publishing to restricted topic".
 //!   Other topics are open. Each `(topic, message)` is stored once (row id
 //!   `sha256(topic ‖ message)`); `mE-`/`dmE-` topics are relayed but not stored. The
-//!   publish is answered only after the rows are committed.
+//!   publish is answered, and its envelopes relayed to subscribers, only after the rows
+//!   are committed (`synchronous=FULL`). Concurrent publishes share commits (group
+//!   commit): one writer thread takes every publish waiting, writes them in one
+//!   transaction with one fsync, then answers each with its own outcome; each publish
+//!   stays all or nothing. The writer's queue and each transaction are bounded. WAL
+//!   checkpoints run on a thread of their own, not inside a publish's commit.
 //! - **Query**: at least one topic; `limit` 0 means 100, above 100 is refused; no
 //!   direction means newest first; rows sort by (sender timestamp, digest); start/end
 //!   times are inclusive, 0 is unbounded; a full page carries the last row's cursor,
@@ -49,6 +54,7 @@
 //! `Unimplemented`.
 
 mod blocking;
+mod checkpoint;
 mod db_file;
 mod fanout;
 pub(crate) mod grpc_codec;
@@ -59,7 +65,9 @@ mod query;
 pub mod rest;
 mod service;
 pub mod store;
+mod token_cache;
 mod v3_service;
+mod writer;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -360,9 +368,20 @@ async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NodeError> {
     let (stopping_tx, stopping) = watch::channel(false);
+    let (writer, writer_task) = writer::start(
+        store.clone(),
+        writer::WriterBounds::default(),
+        service::is_stored,
+    )
+    .map_err(|e| NodeError::Task(format!("cannot start the storage writer: {e}")))?;
+    let checkpointer = checkpoint::start(store.clone()).map_err(|e| match e {
+        checkpoint::CheckpointError::Store(e) => NodeError::Store(e),
+        checkpoint::CheckpointError::Thread(e) => NodeError::Task(e.to_string()),
+    })?;
     // One service for both front-ends: same rules, same subscribers.
     let service = Arc::new(MessageApiService::new(
         store.clone(),
+        writer,
         config.limits,
         config.token_policy,
         config.subscriber_buffer,
@@ -417,6 +436,26 @@ async fn run(
     let serve = async move {
         tokio::try_join!(async { grpc.await.map_err(NodeError::Serve) }, rest).map(|_| ())
     };
+    let result = serve_until(serve, shutdown, stopping_tx, config.shutdown_grace).await;
+    // The server takes no more calls: commit and answer the publishes still queued.
+    writer_task.stop().await;
+    if tokio::task::spawn_blocking(move || checkpointer.stop())
+        .await
+        .is_err()
+    {
+        tracing::error!("stopping the WAL checkpointer failed");
+    }
+    result
+}
+
+/// Runs `serve` until it ends or `shutdown` completes; then tells the server to stop
+/// and gives its calls `grace` to finish.
+async fn serve_until(
+    serve: impl Future<Output = Result<(), NodeError>>,
+    shutdown: impl Future<Output = ()>,
+    stopping_tx: watch::Sender<bool>,
+    grace: Duration,
+) -> Result<(), NodeError> {
     tokio::pin!(serve);
     tokio::select! {
         result = &mut serve => return result,
@@ -425,7 +464,7 @@ async fn run(
     tracing::info!("node shutting down");
     // Ends subscription streams and tells the server to stop accepting and drain.
     let _ = stopping_tx.send(true);
-    match tokio::time::timeout(config.shutdown_grace, serve).await {
+    match tokio::time::timeout(grace, serve).await {
         Ok(result) => result,
         Err(_) => {
             tracing::warn!(

@@ -14,7 +14,9 @@ use super::Limits;
 use super::fanout::{Fanout, Receiver, RecvError};
 use super::query::{check_topic, plan, response};
 use super::store::{Store, StoreError};
-use crate::identity::auth::{TokenPolicy, VerifiedToken, verify_header};
+use super::token_cache::TokenCache;
+use super::writer::{WriteError, Writer};
+use crate::identity::auth::{TokenPolicy, VerifiedToken};
 use crate::identity::topic::restricted_topic_owner;
 use crate::proto::message_api::v1::message_api_server::MessageApi;
 use crate::proto::message_api::v1::{
@@ -33,6 +35,11 @@ fn is_ephemeral(topic: &str) -> bool {
     topic.starts_with("/xmtp/0/mE-") || topic.starts_with("/xmtp/0/dmE-")
 }
 
+/// Whether a published envelope is stored (the writer's filter): all but ephemeral ones.
+pub(super) fn is_stored(envelope: &Envelope) -> bool {
+    !is_ephemeral(&envelope.content_topic)
+}
+
 /// Longest `authorization` value read (a real token's header is about 400 bytes). Below
 /// the 16 KiB of headers an HTTP/2 server accepts by default, so gRPC callers get this
 /// refusal rather than a bare HTTP 431.
@@ -43,8 +50,11 @@ const ALL_XMTP_PREFIX: &str = "/xmtp/0/";
 
 pub(crate) struct MessageApiService {
     store: Arc<Store>,
+    /// The group commit every publish goes through.
+    writer: Writer,
     limits: Limits,
-    token_policy: TokenPolicy,
+    /// Tokens already verified (the policy is the cache's).
+    tokens: TokenCache,
     events: Fanout,
     stopping: watch::Receiver<bool>,
 }
@@ -52,6 +62,7 @@ pub(crate) struct MessageApiService {
 impl MessageApiService {
     pub(crate) fn new(
         store: Arc<Store>,
+        writer: Writer,
         limits: Limits,
         token_policy: TokenPolicy,
         subscriber_buffer: usize,
@@ -60,8 +71,9 @@ impl MessageApiService {
     ) -> Self {
         Self {
             store,
+            writer,
             limits,
-            token_policy,
+            tokens: TokenCache::new(token_policy),
             events: Fanout::new(subscriber_buffer, subscriber_buffer_bytes),
             stopping,
         }
@@ -96,12 +108,9 @@ impl MessageApiService {
         let header = value
             .to_str()
             .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
-        verify_header(
-            header.trim_matches([' ', '\t']),
-            now_ns(),
-            self.token_policy,
-        )
-        .map_err(|e| Status::unauthenticated(format!("invalid auth token: {e}")))
+        self.tokens
+            .verify(header.trim_matches([' ', '\t']), now_ns())
+            .map_err(|e| Status::unauthenticated(format!("invalid auth token: {e}")))
     }
 
     /// Limits and topic ownership, checked for every envelope before any is stored, so
@@ -227,6 +236,20 @@ where
 pub(super) fn storage_failed(e: &StoreError) -> Status {
     tracing::error!(error = %e, "storage failed");
     Status::internal(format!("storage failed: {e}"))
+}
+
+/// The status of a publish the writer did not store.
+fn write_failed(e: &WriteError) -> Status {
+    match e {
+        WriteError::Store(e) => storage_failed(e),
+        WriteError::Closed => Status::unavailable(format!("{e}")),
+        WriteError::Stopped => {
+            tracing::error!(error = %e, "publish not answered by the writer");
+            Status::internal(format!(
+                "storage failed: {e}; the publish is not acknowledged"
+            ))
+        }
+    }
 }
 
 /// The sender timestamps a publish may carry: within [`Limits::sender_time_past`]
@@ -364,17 +387,17 @@ impl MessageApi for MessageApiService {
         let token = self.authenticate(request.metadata())?;
         let envelopes = request.into_inner().envelopes;
         self.check_publish(&envelopes, &token)?;
-        // The envelopes move to the blocking thread and back, rather than being copied
-        // (they may be up to 100 × 1 MiB).
-        let (envelopes, inserted) = self
-            .blocking(move |store| {
-                // An empty transaction writes nothing, so ephemeral-only publishes cost
-                // no fsync.
-                let inserted =
-                    store.insert(envelopes.iter().filter(|e| !is_ephemeral(&e.content_topic)))?;
-                Ok((envelopes, inserted))
-            })
-            .await?;
+        // The envelopes move to the writer and back, rather than being copied (they may
+        // be up to 100 × 1 MiB). A publish of ephemeral envelopes only stores nothing,
+        // so it neither waits for the writer nor costs a commit.
+        let (envelopes, inserted) = if envelopes.iter().any(is_stored) {
+            self.writer
+                .publish(envelopes)
+                .await
+                .map_err(|e| write_failed(&e))?
+        } else {
+            (envelopes, 0)
+        };
         tracing::debug!(wallet = %token.wallet, envelopes = envelopes.len(), inserted, "published");
         // Committed: now tell subscribers.
         self.events.publish(envelopes);

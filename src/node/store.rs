@@ -13,22 +13,30 @@
 //! The file and its `-wal`/`-shm` companions are private to the node's user (0600; SQLite
 //! gives the companions the database file's mode), and a symlink in its place is refused.
 //!
-//! Durability: every insert is one transaction committed before the publish is
-//! answered, with `synchronous=FULL`. In WAL mode, `NORMAL` already survives the node
+//! Durability: a publish is answered only after the transaction holding its rows has
+//! committed, with `synchronous=FULL`. In WAL mode, `NORMAL` already survives the node
 //! process being killed (the WAL is in the OS page cache), but may lose the last
 //! commits on power loss or an OS crash; `FULL` syncs the WAL on every commit and
-//! survives both. Publishes are rare (a few per identity), so the fsync per commit costs
-//! nothing that matters, and an acknowledged envelope is never silently lost.
+//! survives both, so an acknowledged envelope is never silently lost. The fsync is what
+//! a commit costs, so the node shares it between concurrent publishes:
+//! [`Store::insert_each`] writes several publish requests in one transaction, each
+//! request still all or nothing (the group commit: see the node's `writer` module).
+//!
+//! Connections: one for writing (publishes and the v3 writes, serialized by a mutex),
+//! and a small pool of readers ([`MAX_READERS`]). In WAL mode a reader sees the last
+//! commit and neither waits for the writer nor holds it up, so queries do not queue
+//! behind a commit's fsync.
 //!
 //! All methods block; the server calls them from `spawn_blocking`.
 
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use prost::Message;
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params, params_from_iter};
 
 use super::db_file::{FileProblem, create_private_dir, prepare_private_file};
 use crate::proto::message_api::v1::{Envelope, IndexCursor};
@@ -215,11 +223,80 @@ pub struct StoredPage {
     pub bytes: usize,
 }
 
-/// The SQLite store. Cheap to share behind an `Arc`; one connection, serialized.
+/// Most read connections open at once. Each holds its own page cache (SQLite's default,
+/// 2 MiB at most), so the bound is also one on memory; a query beyond it waits for a
+/// reader to be free. The node has few cores, and a query is short.
+pub const MAX_READERS: usize = 4;
+
+/// How long a statement waits for a lock another connection holds (another process with
+/// an in-process node on the same file, or a checkpoint) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite store. Cheap to share behind an `Arc`: one write connection, serialized,
+/// and up to [`MAX_READERS`] read connections.
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    readers: Readers,
     path: PathBuf,
+}
+
+/// The read connections: opened on demand, kept once opened, at most [`MAX_READERS`].
+#[derive(Debug)]
+struct Readers {
+    slots: Mutex<ReaderSlots>,
+    /// Signalled when a connection is handed back.
+    returned: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct ReaderSlots {
+    idle: Vec<Connection>,
+    /// Connections open, idle or lent out.
+    open: usize,
+}
+
+/// A read connection lent from the pool; handed back when dropped.
+pub(super) struct Reader<'a> {
+    conn: Option<Connection>,
+    readers: &'a Readers,
+}
+
+impl Deref for Reader<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        // Only `drop` takes the connection out.
+        self.conn.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // A connection left inside a transaction (it never is: every reader's
+        // transaction is dropped, which rolls it back, before the reader) is closed
+        // rather than handed to the next query with a stale snapshot.
+        let keep = conn.is_autocommit();
+        let Ok(mut slots) = self.readers.slots.lock() else {
+            return;
+        };
+        if keep {
+            slots.idle.push(conn);
+        } else {
+            slots.open -= 1;
+        }
+        drop(slots);
+        self.readers.returned.notify_one();
+    }
 }
 
 /// The reference node's envelope digest: `sha256(topic ‖ message)` (see
@@ -263,8 +340,7 @@ impl Store {
         .map_err(open_err)?;
         // Another process (a second CLI with its own in-process node) may hold the write
         // lock briefly; wait rather than fail.
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
             .map_err(open_err)?;
@@ -288,6 +364,10 @@ impl Store {
         migrate(&conn, version).map_err(open_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            readers: Readers {
+                slots: Mutex::new(ReaderSlots::default()),
+                returned: Condvar::new(),
+            },
             path: path.to_owned(),
         })
     }
@@ -297,8 +377,89 @@ impl Store {
         &self.path
     }
 
+    /// The write connection. Writes go through it alone, so SQLite's write lock is never
+    /// contended inside this process.
     pub(super) fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// A read connection from the pool, opening one if fewer than [`MAX_READERS`] are
+    /// open, otherwise waiting for one to be handed back.
+    pub(super) fn reader(&self) -> Result<Reader<'_>, StoreError> {
+        let readers = &self.readers;
+        let mut slots = readers.slots.lock().map_err(|_| StoreError::Poisoned)?;
+        loop {
+            if let Some(conn) = slots.idle.pop() {
+                return Ok(Reader {
+                    conn: Some(conn),
+                    readers,
+                });
+            }
+            if slots.open < MAX_READERS {
+                slots.open += 1;
+                // Opened without the pool's lock: other queries need not wait for it.
+                drop(slots);
+                let opened = self.open_reader();
+                if opened.is_err()
+                    && let Ok(mut slots) = readers.slots.lock()
+                {
+                    slots.open -= 1;
+                }
+                return opened.map(|conn| Reader {
+                    conn: Some(conn),
+                    readers,
+                });
+            }
+            slots = readers
+                .returned
+                .wait(slots)
+                .map_err(|_| StoreError::Poisoned)?;
+        }
+    }
+
+    /// A connection for reading only: the file exists and is set up (WAL, schema) by
+    /// [`Store::open`]; `query_only` makes a write through it an error.
+    fn open_reader(&self) -> Result<Connection, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.pragma_update(None, "query_only", true)
+            .map_err(open_err)?;
+        Ok(conn)
+    }
+
+    /// A connection beside the write connection that may write the database file, for
+    /// checkpoints (see the node's `checkpoint` module); it changes no rows.
+    pub(super) fn open_side_connection(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
+
+    /// Sets after how many WAL pages a commit on the write connection checkpoints
+    /// (SQLite's default is 1000; 0 turns it off, for when another thread checkpoints).
+    pub(super) fn set_wal_autocheckpoint(&self, pages: u32) -> Result<(), StoreError> {
+        self.conn()?
+            .pragma_update(None, "wal_autocheckpoint", pages)?;
+        Ok(())
     }
 
     /// Stores `envelopes` in one transaction, skipping any `(topic, message)` already
@@ -311,47 +472,59 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let received = i64::try_from(now_ns()).unwrap_or(i64::MAX);
-        let mut inserted = 0;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR IGNORE INTO envelopes (digest, topic, sender_time, message, received_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut stored = tx.prepare_cached(
-                "SELECT message = ?3 FROM envelopes WHERE topic = ?1 AND digest = ?2",
-            )?;
-            for envelope in envelopes {
-                let digest = envelope_digest(&envelope.content_topic, &envelope.message);
-                let new = stmt.execute(params![
-                    &digest[..],
-                    envelope.content_topic,
-                    time_key(envelope.timestamp_ns),
-                    envelope.message,
-                    received
-                ])?;
-                if new == 0 {
-                    let same: bool = stored.query_row(
-                        params![envelope.content_topic, &digest[..], envelope.message],
-                        |row| row.get(0),
-                    )?;
-                    if !same {
-                        return Err(StoreError::DigestConflict {
-                            topic: envelope.content_topic.clone(),
-                        });
-                    }
+        let inserted = insert_rows(&tx, envelopes, received_now())?;
+        tx.commit()?;
+        Ok(inserted)
+    }
+
+    /// Stores several publish requests in one transaction, one commit (one fsync) for
+    /// all: the group commit. Each request is all or nothing, as if it were stored alone
+    /// with [`Store::insert`] in the order given: a request with an envelope in
+    /// [`StoreError::DigestConflict`] stores none of its envelopes and gets that error
+    /// in its place of the answer, while the others are stored; an envelope equal to one
+    /// stored by an earlier request (of this call or before) is a duplicate, skipped.
+    ///
+    /// The outer error means nothing at all was stored (the transaction could not be
+    /// written or committed); the inner results are durable when it returns `Ok`.
+    pub fn insert_each<'a, R>(
+        &self,
+        requests: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Result<usize, StoreError>>, StoreError>
+    where
+        R: IntoIterator<Item = &'a Envelope>,
+    {
+        let mut conn = self.conn()?;
+        // IMMEDIATE: the write lock is taken (or waited for, under the busy timeout)
+        // before anything is written, not upgraded halfway.
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let received = received_now();
+        let mut outcomes = Vec::new();
+        for request in requests {
+            // A savepoint per request, so a conflict undoes that request's rows alone.
+            let savepoint = tx.savepoint()?;
+            match insert_rows(&savepoint, request, received) {
+                Ok(inserted) => {
+                    savepoint.commit()?;
+                    outcomes.push(Ok(inserted));
                 }
-                inserted += new;
+                Err(conflict @ StoreError::DigestConflict { .. }) => {
+                    // The savepoint's drop behaviour: roll back to it, then release it.
+                    savepoint.finish()?;
+                    outcomes.push(Err(conflict));
+                }
+                // Anything else may have ended the transaction itself: give up on the
+                // batch (it rolls back when dropped) and let the caller decide.
+                Err(e) => return Err(e),
             }
         }
         tx.commit()?;
-        Ok(inserted)
+        Ok(outcomes)
     }
 
     /// Runs one query, stopping early (but after at least one row) once the encoded
     /// envelopes would exceed `max_bytes`.
     pub fn query(&self, query: &StoreQuery, max_bytes: usize) -> Result<StoredPage, StoreError> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         run_query(&conn, query, max_bytes, true)
     }
 
@@ -365,23 +538,72 @@ impl Store {
         queries: &[StoreQuery],
         max_bytes: usize,
     ) -> Result<Vec<StoredPage>, StoreError> {
-        let conn = self.conn()?;
+        let mut conn = self.reader()?;
+        // One read transaction: every query of the batch sees the same commit.
+        let tx = conn.transaction()?;
         let mut budget = max_bytes;
         let mut pages = Vec::with_capacity(queries.len());
         for (i, query) in queries.iter().enumerate() {
-            let page = run_query(&conn, query, budget, i == 0)?;
+            let page = run_query(&tx, query, budget, i == 0)?;
             budget = budget.saturating_sub(page.bytes);
             pages.push(page);
         }
+        tx.commit()?;
         Ok(pages)
     }
 
     /// How many envelopes are stored.
     pub fn count(&self) -> Result<u64, StoreError> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM envelopes", [], |row| row.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// The node's clock as a row's `received_ns`.
+fn received_now() -> i64 {
+    i64::try_from(now_ns()).unwrap_or(i64::MAX)
+}
+
+/// Inserts `envelopes` inside the caller's transaction (or savepoint), skipping true
+/// duplicates; returns how many rows were new, or [`StoreError::DigestConflict`] at the
+/// first envelope whose topic and digest are stored with other bytes (the caller rolls
+/// back what this wrote).
+fn insert_rows<'a>(
+    conn: &Connection,
+    envelopes: impl IntoIterator<Item = &'a Envelope>,
+    received: i64,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO envelopes (digest, topic, sender_time, message, received_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut stored =
+        conn.prepare_cached("SELECT message = ?3 FROM envelopes WHERE topic = ?1 AND digest = ?2")?;
+    let mut inserted = 0;
+    for envelope in envelopes {
+        let digest = envelope_digest(&envelope.content_topic, &envelope.message);
+        let new = stmt.execute(params![
+            &digest[..],
+            envelope.content_topic,
+            time_key(envelope.timestamp_ns),
+            envelope.message,
+            received
+        ])?;
+        if new == 0 {
+            let same: bool = stored.query_row(
+                params![envelope.content_topic, &digest[..], envelope.message],
+                |row| row.get(0),
+            )?;
+            if !same {
+                return Err(StoreError::DigestConflict {
+                    topic: envelope.content_topic.clone(),
+                });
+            }
+        }
+        inserted += new;
+    }
+    Ok(inserted)
 }
 
 /// Bytes an envelope adds to a response: its encoding plus field tag and length (at
@@ -721,5 +943,108 @@ mod tests {
             Store::open(&path),
             Err(StoreError::SchemaTooNew { .. })
         ));
+    }
+
+    /// A stored row with the digest of `(topic, message)` but other bytes: what a
+    /// SHA-256 collision would look like.
+    fn forge_collision(store: &Store, topic: &str, message: &[u8]) {
+        store
+            .conn()
+            .expect("conn")
+            .execute(
+                "INSERT INTO envelopes (digest, topic, sender_time, message, received_ns)
+                 VALUES (?1, ?2, 0, x'00', 0)",
+                params![&envelope_digest(topic, message)[..], topic],
+            )
+            .expect("forge");
+    }
+
+    #[test]
+    fn insert_each_fails_a_conflicting_request_alone() {
+        let (_dir, store) = open();
+        forge_collision(&store, "t", b"x");
+        let a = [env("t", 1, b"a"), env("t", 2, b"b")];
+        let conflicting = [env("t", 3, b"c"), env("t", 4, b"x")];
+        let again = [env("t", 5, b"a"), env("u", 6, b"a")];
+        let outcomes = store
+            .insert_each([&a[..], &conflicting[..], &again[..]])
+            .expect("the batch commits");
+        assert!(matches!(outcomes[0], Ok(2)), "{:?}", outcomes[0]);
+        assert!(
+            matches!(&outcomes[1], Err(StoreError::DigestConflict { topic }) if topic == "t"),
+            "{:?}",
+            outcomes[1]
+        );
+        // ("t", "a") was stored by the first request: a duplicate; ("u", "a") is new.
+        assert!(matches!(outcomes[2], Ok(1)), "{:?}", outcomes[2]);
+        assert_eq!(outcomes.len(), 3);
+        // The forged row, a, b and u's a; nothing of the conflicting request.
+        assert_eq!(store.count().expect("count"), 4);
+        let page = store
+            .query(
+                &StoreQuery {
+                    topics: vec!["t".into()],
+                    limit: 10,
+                    ..StoreQuery::default()
+                },
+                usize::MAX,
+            )
+            .expect("query");
+        assert!(page.envelopes.iter().all(|e| e.message != b"c"));
+        // The first copy keeps its timestamp.
+        assert!(
+            page.envelopes
+                .iter()
+                .any(|e| e.message == b"a" && e.timestamp_ns == 1)
+        );
+    }
+
+    #[test]
+    fn queries_do_not_wait_for_an_open_write_transaction() {
+        let (_dir, store) = open();
+        store.insert(&[env("t", 1, b"committed")]).expect("insert");
+        let store = std::sync::Arc::new(store);
+        // The writer is inside a transaction (as during a commit's fsync) ...
+        let mut conn = store.conn().expect("conn");
+        let tx = conn.transaction().expect("begin");
+        insert_rows(&tx, &[env("t", 2, b"pending")], 0).expect("insert");
+        // ... and a query on another thread answers meanwhile, with the last commit.
+        let (done, answer) = std::sync::mpsc::channel();
+        let reader = store.clone();
+        std::thread::spawn(move || {
+            let query = StoreQuery {
+                topics: vec!["t".into()],
+                limit: 10,
+                ..StoreQuery::default()
+            };
+            let _ = done.send(reader.query(&query, usize::MAX).map(|p| p.envelopes.len()));
+        });
+        let rows = answer
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the query did not wait for the writer")
+            .expect("query");
+        assert_eq!(rows, 1);
+        tx.commit().expect("commit");
+        drop(conn);
+        assert_eq!(store.count().expect("count"), 2);
+    }
+
+    #[test]
+    fn readers_are_pooled_and_bounded() {
+        let (_dir, store) = open();
+        store.insert(&[env("t", 1, b"x")]).expect("insert");
+        let held: Vec<Reader<'_>> = (0..MAX_READERS)
+            .map(|_| store.reader().expect("reader"))
+            .collect();
+        // All lent out: the next query waits until one is handed back.
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| store.count());
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(!waiting.is_finished());
+            drop(held);
+            assert_eq!(waiting.join().expect("thread").expect("count"), 1);
+        });
+        let slots = store.readers.slots.lock().expect("slots");
+        assert_eq!((slots.open, slots.idle.len()), (MAX_READERS, MAX_READERS));
     }
 }

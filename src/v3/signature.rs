@@ -44,6 +44,11 @@ impl SignatureKind {
     }
 }
 
+/// What identifies a signature against replay: 64 signature bytes (see
+/// [`VerifiedSignature::replay_key`]). Fixed-size, so the set of them an inbox state keeps
+/// is cloned without an allocation per signature.
+pub(crate) type ReplayKey = [u8; 64];
+
 /// A signature that checked out: who made it, how, and the bytes that identify it
 /// against replay.
 #[derive(Clone, Debug)]
@@ -53,7 +58,13 @@ pub(crate) struct VerifiedSignature {
     /// For ECDSA kinds the 64 bytes `r || s` (so that changing the v form does not make
     /// a replayed signature new: stricter than libxmtp, which keeps v); for Ed25519 the
     /// 64 signature bytes.
-    pub(crate) replay_key: Vec<u8>,
+    pub(crate) replay_key: ReplayKey,
+}
+
+/// `r || s` of a 65-byte `r || s || v` signature.
+fn r_and_s(signature: &[u8; 65]) -> ReplayKey {
+    let [r_and_s @ .., _v] = *signature;
+    r_and_s
 }
 
 /// Checks `signature` over `text`; `role` names it in errors ("initial identifier").
@@ -75,7 +86,7 @@ pub(crate) fn verify(
             Ok(VerifiedSignature {
                 signer: MemberId::Address(signer),
                 kind: SignatureKind::Erc191,
-                replay_key: signature.as_bytes()[..64].to_vec(),
+                replay_key: r_and_s(signature.as_bytes()),
             })
         }
         Some(Kind::InstallationKey(ed25519)) => {
@@ -104,7 +115,7 @@ pub(crate) fn verify(
             Ok(VerifiedSignature {
                 signer: MemberId::Installation(key),
                 kind: SignatureKind::InstallationKey,
-                replay_key: bytes.to_vec(),
+                replay_key: bytes,
             })
         }
         Some(Kind::DelegatedErc191(delegated)) => {
@@ -142,7 +153,7 @@ pub(crate) fn verify(
             Ok(VerifiedSignature {
                 signer: MemberId::Address(wallet),
                 kind: SignatureKind::LegacyDelegated,
-                replay_key: wallet_signature.bytes().to_vec(),
+                replay_key: *wallet_signature.bytes(),
             })
         }
         Some(Kind::Erc6492(_)) => Err(Rule::Unsupported(

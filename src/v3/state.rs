@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::proto::identity::associations as pb;
 
-use super::signature::{SignatureKind, VerifiedSignature, verify};
+use super::signature::{ReplayKey, SignatureKind, VerifiedSignature, verify};
 use super::update::{identifier, parse_update};
 use super::{InboxId, LogError, MemberId, MemberKind, Rule};
 
@@ -50,7 +50,7 @@ pub struct AssociationState {
     inbox_id: InboxId,
     members: BTreeMap<MemberId, Member>,
     recovery: MemberId,
-    seen: HashSet<Vec<u8>>,
+    seen: HashSet<ReplayKey>,
     updates: usize,
 }
 
@@ -62,7 +62,7 @@ impl AssociationState {
 
     /// The state after one more update; `self` is unchanged when the update breaks a rule.
     pub fn apply(&self, update: &pb::IdentityUpdate) -> Result<Self, LogError> {
-        Self::apply_to(Some(self), update)
+        Self::apply_to(Some(self.clone()), update)
     }
 
     /// Replays a whole log from its first update.
@@ -71,7 +71,8 @@ impl AssociationState {
     ) -> Result<Self, LogError> {
         let mut state: Option<Self> = None;
         for update in updates {
-            state = Some(Self::apply_to(state.as_ref(), update)?);
+            // Each state moves into the next: a replay copies nothing.
+            state = Some(Self::apply_to(state.take(), update)?);
         }
         state.ok_or(LogError {
             update: 0,
@@ -131,8 +132,11 @@ impl AssociationState {
         self.members.contains_key(member)
     }
 
-    fn apply_to(state: Option<&Self>, update: &pb::IdentityUpdate) -> Result<Self, LogError> {
-        let index = state.map_or(0, |state| state.updates);
+    /// `state` (the state before `update`) becomes the working state the actions change;
+    /// replays are checked against its `seen`, which only grows once the whole update
+    /// applies, so it is the set from before the update throughout.
+    fn apply_to(state: Option<Self>, update: &pb::IdentityUpdate) -> Result<Self, LogError> {
+        let index = state.as_ref().map_or(0, |state| state.updates);
         let fail = |action: Option<usize>, rule: Rule| LogError {
             update: index,
             action,
@@ -143,12 +147,11 @@ impl AssociationState {
         }
         let (text, _) = parse_update(update).map_err(|(action, rule)| fail(action, rule))?;
         let text = text.to_string();
-        let mut working: Option<Self> = state.cloned();
-        let mut used: Vec<Vec<u8>> = Vec::new();
+        let mut working: Option<Self> = state;
+        let mut used: Vec<ReplayKey> = Vec::new();
         for (at, action) in update.actions.iter().enumerate() {
             let next = apply_action(
                 working,
-                state,
                 action,
                 &text,
                 update.client_timestamp_ns,
@@ -173,15 +176,14 @@ impl AssociationState {
     }
 }
 
-/// One action over the state so far (`working`); `before` is the state before the
-/// update, against which replays are checked.
+/// One action over the state so far (`working`), whose `seen` is still that of the
+/// state before the update: replays are checked against it.
 fn apply_action(
     working: Option<AssociationState>,
-    before: Option<&AssociationState>,
     action: &pb::IdentityAction,
     text: &str,
     client_timestamp_ns: u64,
-    used: &mut Vec<Vec<u8>>,
+    used: &mut Vec<ReplayKey>,
 ) -> Result<AssociationState, Rule> {
     use pb::identity_action::Kind;
     match action.kind.as_ref().ok_or(Rule::Missing("action"))? {
@@ -195,14 +197,14 @@ fn apply_action(
                 add.existing_member_signature.as_ref(),
                 text,
                 "existing member",
-                before,
+                &state.seen,
                 used,
             )?;
             let new = checked(
                 add.new_member_signature.as_ref(),
                 text,
                 "new member",
-                before,
+                &state.seen,
                 used,
             )?;
             add_member(
@@ -219,7 +221,6 @@ fn apply_action(
                 working,
                 revoke.recovery_identifier_signature.as_ref(),
                 text,
-                before,
                 used,
             )?;
             let revoked = MemberId::from_proto(revoke.member_to_revoke.as_ref())?;
@@ -236,7 +237,6 @@ fn apply_action(
                 working,
                 change.existing_recovery_identifier_signature.as_ref(),
                 text,
-                before,
                 used,
             )?;
             let new_recovery = identifier(
@@ -254,7 +254,7 @@ fn apply_action(
 fn create_inbox(
     create: &pb::CreateInbox,
     text: &str,
-    used: &mut Vec<Vec<u8>>,
+    used: &mut Vec<ReplayKey>,
 ) -> Result<AssociationState, Rule> {
     let address = identifier(&create.initial_identifier, create.initial_identifier_kind)?;
     let owner = MemberId::Address(address);
@@ -293,14 +293,14 @@ fn checked(
     signature: Option<&pb::Signature>,
     text: &str,
     role: &'static str,
-    before: Option<&AssociationState>,
-    used: &mut Vec<Vec<u8>>,
+    seen: &HashSet<ReplayKey>,
+    used: &mut Vec<ReplayKey>,
 ) -> Result<VerifiedSignature, Rule> {
     let signature = verify(signature, text, role)?;
-    if before.is_some_and(|state| state.seen.contains(&signature.replay_key)) {
+    if seen.contains(&signature.replay_key) {
         return Err(Rule::Replay { role });
     }
-    used.push(signature.replay_key.clone());
+    used.push(signature.replay_key);
     Ok(signature)
 }
 
@@ -364,11 +364,10 @@ fn by_recovery(
     working: Option<AssociationState>,
     signature: Option<&pb::Signature>,
     text: &str,
-    before: Option<&AssociationState>,
-    used: &mut Vec<Vec<u8>>,
+    used: &mut Vec<ReplayKey>,
 ) -> Result<AssociationState, Rule> {
     let state = working.ok_or(Rule::NotCreated)?;
-    let signature = checked(signature, text, "recovery", before, used)?;
+    let signature = checked(signature, text, "recovery", &state.seen, used)?;
     recovery_only(&state, &signature)?;
     Ok(state)
 }

@@ -9,6 +9,7 @@ pub mod fake_identity;
 pub mod fake_node;
 pub mod fixtures;
 pub mod http;
+pub mod libxmtp_v3;
 pub mod node;
 pub mod v3;
 pub mod wallet;

@@ -37,6 +37,28 @@ impl SignaturePurpose {
             Self::AuthenticateToInbox => crate::v3::HEADER,
         }
     }
+
+    /// The purpose whose header is `text`'s first line exactly; `None` for any other text.
+    pub fn of_text(text: &str) -> Option<Self> {
+        let first = text.split('\n').next()?;
+        [
+            Self::CreateIdentity,
+            Self::EnableIdentity,
+            Self::AuthenticateToInbox,
+        ]
+        .into_iter()
+        .find(|purpose| purpose.header() == first)
+    }
+
+    /// A stable name for machines: `create_identity`, `enable_identity`,
+    /// `authenticate_to_inbox` (audit-log records, policy files).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CreateIdentity => "create_identity",
+            Self::EnableIdentity => "enable_identity",
+            Self::AuthenticateToInbox => "authenticate_to_inbox",
+        }
+    }
 }
 
 /// Announced before each wallet signature, so a caller can tell the user what to approve.

@@ -19,7 +19,8 @@
 //! | `node` (feature `node`) | the node: SQLite store, MessageApi gRPC service and REST gateway, v3 IdentityApi and key packages (checked with [`v3`]) |
 //! | [`endpoint`] | which node (`local` or a URL) and connecting to it; the one module that names both client and node |
 //! | [`device`] | the Ledger: transports (USB HID with feature `hid`, TCP, in-process with feature `emulator`), the Ethereum app client, [`device::LedgerSigner`] |
-//! | [`session`] | the networked flows (`init`, `unlock`, `publish_prepared`, `find_identity`; v3: [`session::inbox`]) and the rules of what gets published |
+//! | `custody` (feature `custody`) | the signing policy and the hash-chained audit log of every device signature, called by [`device::LedgerSigner`] through [`device::SignGuard`] |
+//! | [`session`] | the networked flows (`init`, `unlock`, `publish_prepared`, `find_identity`, `identity_history`; v3: [`session::inbox`]) and the rules of what gets published |
 //!
 //! The `xmtp-ledger` binary (feature `cli`) is a thin shell over [`session`] and [`flow`].
 //! Everything the wallet touches blocks (a person approves on the device); the network
@@ -71,6 +72,8 @@
 //! }
 //! ```
 
+#[cfg(feature = "custody")]
+pub mod custody;
 pub mod device;
 pub mod endpoint;
 pub mod flow;

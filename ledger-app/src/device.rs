@@ -442,19 +442,19 @@ impl SoftwareDevice {
         let faults = lock(&self.settings).faults.clone();
         if reply.is_signature {
             let genuine = Zeroizing::new(reply.data.clone());
-            if faults.stale_signature {
-                if let Some(previous) = &session.last_signature {
-                    zeroize::Zeroize::zeroize(&mut reply.data);
-                    reply.data = previous.to_vec();
-                }
+            if faults.stale_signature
+                && let Some(previous) = &session.last_signature
+            {
+                zeroize::Zeroize::zeroize(&mut reply.data);
+                reply.data = previous.to_vec();
             }
             if let Ok(made) = <[u8; 65]>::try_from(genuine.as_slice()) {
                 session.last_signature = Some(Zeroizing::new(made));
             }
-            if faults.corrupt_signature {
-                if let Some(last) = reply.data.last_mut() {
-                    *last ^= 0xFF;
-                }
+            if faults.corrupt_signature
+                && let Some(last) = reply.data.last_mut()
+            {
+                *last ^= 0xFF;
             }
         }
 

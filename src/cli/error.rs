@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use xmtp_ledger::custody::AuditError;
 use xmtp_ledger::device::{DeviceError, DeviceErrorKind};
 use xmtp_ledger::endpoint::{Connection, EndpointError};
 use xmtp_ledger::flow::FlowError;
@@ -47,6 +48,9 @@ pub enum CliError {
     /// The account already has an identity and replacing it was not asked for (exit 6).
     #[error("{0}")]
     Exists(String),
+    /// The audit log could not be opened, read or written (exit 1).
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     /// A local file could not be read or written (exit 1).
     #[error("{context}: {source}")]
     Io {
@@ -89,6 +93,14 @@ impl CliError {
             Self::Endpoint(EndpointError::NoDataDir) => {
                 Some("set XMTP_LEDGER_NODE_DB (or XDG_DATA_HOME or HOME), or pass --network URL")
             }
+            Self::Device(DeviceError::PolicyRefused { .. }) => Some(
+                "the request is outside the policy that --signing-policy (XMTP_LEDGER_POLICY) names: \
+                 change the request, or have the policy changed",
+            ),
+            Self::Device(DeviceError::NotRecorded { .. }) | Self::Audit(_) => Some(
+                "fix the audit log (see `xmtp-ledger audit verify FILE`), point --audit-log at \
+                 another file, or pass --no-audit-log",
+            ),
             Self::Endpoint(EndpointError::V2Retired { .. }) => Some(
                 "use --network local (the node this tool ships) or the URL of a node you run;                  the public networks take XMTP v3 inboxes only",
             ),
@@ -104,7 +116,7 @@ impl CliError {
     /// The exit code as a number, for the `--json` error document.
     pub fn code(&self) -> u8 {
         match self {
-            Self::Usage(_) | Self::Io { .. } => 1,
+            Self::Usage(_) | Self::Io { .. } | Self::Audit(_) => 1,
             // A `--device` or `--network` value that is not understood is a usage error.
             Self::Device(DeviceError::InvalidSpec { .. }) => 1,
             // So is a plain-text URL to a remote host: the fix is on the command line.
@@ -117,6 +129,8 @@ impl CliError {
                 DeviceErrorKind::Locked => 21,
                 DeviceErrorKind::WrongApp => 22,
                 DeviceErrorKind::NotFound | DeviceErrorKind::PermissionDenied => 23,
+                DeviceErrorKind::PolicyRefused => 24,
+                DeviceErrorKind::NotRecorded => 1,
                 _ => 2,
             },
             Self::Network(_) | Self::Endpoint(_) => 3,
@@ -132,19 +146,9 @@ impl CliError {
         match self {
             Self::Usage(_) => "usage",
             Self::Io { .. } => "io",
+            Self::Audit(_) => "audit_log",
             Self::Device(DeviceError::InvalidSpec { .. }) => "usage",
-            Self::Device(DeviceError::PathRefused { .. }) => "path_refused",
-            Self::Device(e) | Self::DeviceAt { source: e, .. } => match e.kind() {
-                DeviceErrorKind::Rejected => "rejected",
-                DeviceErrorKind::Locked => "locked",
-                DeviceErrorKind::WrongApp => "wrong_app",
-                DeviceErrorKind::NotFound => "no_device",
-                DeviceErrorKind::PermissionDenied => "permission_denied",
-                DeviceErrorKind::Disconnected => "device_disconnected",
-                DeviceErrorKind::Timeout => "device_timeout",
-                DeviceErrorKind::BadAnswer => "device_bad_answer",
-                DeviceErrorKind::InvalidRequest | DeviceErrorKind::Other => "device",
-            },
+            Self::Device(e) | Self::DeviceAt { source: e, .. } => e.code(),
             Self::Network(e) => network_name(e),
             Self::Endpoint(EndpointError::Network(e)) => network_name(e),
             Self::Endpoint(EndpointError::V2Retired { .. }) => "v2_retired",
@@ -278,6 +282,7 @@ mod tests {
         (1, "usage"),
         (1, "io"),
         (1, "v2_retired"),
+        (1, "audit_log"),
         (2, "device"),
         (2, "device_timeout"),
         (2, "device_disconnected"),
@@ -297,6 +302,7 @@ mod tests {
         (22, "wrong_app"),
         (23, "no_device"),
         (23, "permission_denied"),
+        (24, "policy_refused"),
         (130, "cancelled"),
     ];
 
@@ -330,6 +336,9 @@ mod tests {
             CliError::Device(DeviceError::from_status(0x5515)),
             CliError::Device(DeviceError::from_status(0x6e00)),
             CliError::Device(DeviceError::from_status(0x6a15)),
+            CliError::Device(DeviceError::PolicyRefused { reason: "x".into() }),
+            CliError::Device(DeviceError::NotRecorded { reason: "x".into() }),
+            CliError::Audit(AuditError::NotAFile { path: "x".into() }),
             CliError::Network(NetworkError::InsecurePlaintext { url: "x".into() }),
             CliError::Network(NetworkError::Runtime(std::io::Error::other("x"))),
             CliError::Endpoint(EndpointError::NoDataDir),

@@ -51,10 +51,9 @@ pub fn decode_flexible(raw: Vec<u8>) -> InputBytes {
     if !hex_digits.is_empty()
         && hex_digits.len().is_multiple_of(2)
         && hex_digits.chars().all(|c| c.is_ascii_hexdigit())
+        && let Ok(bytes) = hex::decode(hex_digits)
     {
-        if let Ok(bytes) = hex::decode(hex_digits) {
-            return InputBytes { bytes, bearer };
-        }
+        return InputBytes { bytes, bearer };
     }
     if let Ok(bytes) = STANDARD.decode(&compact) {
         return InputBytes { bytes, bearer };

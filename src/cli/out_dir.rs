@@ -28,13 +28,13 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 /// `dir` is a real directory (or can be created), and none of the files exists unless
 /// `force` (a planted symlink counts as existing).
 pub fn check_writable(dir: &Path, force: bool) -> Result<(), CliError> {
-    if let Ok(meta) = std::fs::symlink_metadata(dir) {
-        if meta.file_type().is_symlink() || !meta.is_dir() {
-            return Err(CliError::Usage(format!(
-                "{} is not a directory (a symlink is refused: give the real directory)",
-                dir.display()
-            )));
-        }
+    if let Ok(meta) = std::fs::symlink_metadata(dir)
+        && (meta.file_type().is_symlink() || !meta.is_dir())
+    {
+        return Err(CliError::Usage(format!(
+            "{} is not a directory (a symlink is refused: give the real directory)",
+            dir.display()
+        )));
     }
     if !force && std::fs::symlink_metadata(dir.join(PRIVATE_STORE)).is_ok() {
         return Err(CliError::Usage(format!(

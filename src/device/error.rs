@@ -324,6 +324,23 @@ pub enum DeviceError {
         /// Why it was refused.
         reason: String,
     },
+
+    // ---- the host's own guard (caught before, or right after, the device) -----------------
+    /// The host's signing policy refused the request: the device was not asked.
+    #[error("refused by the signing policy: {reason}")]
+    PolicyRefused {
+        /// Which rule refused it, in words.
+        reason: String,
+    },
+
+    /// The host could not record the request in its audit log. Before the device was
+    /// asked, nothing was sent; after, the signature was discarded, so nothing unrecorded
+    /// is ever used.
+    #[error("the audit log cannot record this signature ({reason}): nothing signed was used")]
+    NotRecorded {
+        /// What went wrong with the log.
+        reason: String,
+    },
 }
 
 /// Coarse classes of [`DeviceError`], for exit codes and retry decisions.
@@ -351,6 +368,10 @@ pub enum DeviceErrorKind {
     InvalidRequest,
     /// Anything else (unknown status word, I/O, HID unavailable).
     Other,
+    /// The host's signing policy refused the request before the device was asked.
+    PolicyRefused,
+    /// The host's audit log could not record the request.
+    NotRecorded,
 }
 
 impl DeviceError {
@@ -433,6 +454,29 @@ impl DeviceError {
             | Self::Hid { .. }
             | Self::NotReady { .. }
             | Self::Status { .. } => DeviceErrorKind::Other,
+            Self::PolicyRefused { .. } => DeviceErrorKind::PolicyRefused,
+            Self::NotRecorded { .. } => DeviceErrorKind::NotRecorded,
+        }
+    }
+
+    /// The stable name of this error for machines: the `code` of the CLI's `--json` error
+    /// document and the decision of an audit-log record.
+    pub fn code(&self) -> &'static str {
+        if let Self::PathRefused { .. } = self {
+            return "path_refused";
+        }
+        match self.kind() {
+            DeviceErrorKind::Rejected => "rejected",
+            DeviceErrorKind::Locked => "locked",
+            DeviceErrorKind::WrongApp => "wrong_app",
+            DeviceErrorKind::NotFound => "no_device",
+            DeviceErrorKind::PermissionDenied => "permission_denied",
+            DeviceErrorKind::Disconnected => "device_disconnected",
+            DeviceErrorKind::Timeout => "device_timeout",
+            DeviceErrorKind::BadAnswer => "device_bad_answer",
+            DeviceErrorKind::PolicyRefused => "policy_refused",
+            DeviceErrorKind::NotRecorded => "audit_log",
+            DeviceErrorKind::InvalidRequest | DeviceErrorKind::Other => "device",
         }
     }
 

@@ -10,6 +10,8 @@
 //! - [`LedgerSigner`]: one account as a [`crate::signer::Signer`]. Its signatures are checked
 //!   by [`crate::signer::sign_verified`], not here.
 //!
+//! - [`guard`]: [`SignGuard`], called by [`LedgerSigner`] around every signature (the
+//!   host's signing policy and audit log plug in there).
 //! - [`access`]: whether this user may open a Ledger on USB (udev rules, hidraw permissions).
 //! - [`review`]: the pages a Ledger shows when asked to sign a text, for the host's preview.
 //!
@@ -18,6 +20,7 @@
 pub mod access;
 pub mod error;
 pub mod eth_app;
+pub mod guard;
 #[cfg(feature = "hid")]
 pub mod hid;
 #[cfg(feature = "emulator")]
@@ -31,12 +34,13 @@ pub mod tcp;
 pub mod transport;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use error::{DeviceError, DeviceErrorKind, status_word_name};
 pub use eth_app::{
     AddressOptions, AppAndVersion, AppConfiguration, AppStatus, AppVersion, EthApp, PublicAddress,
 };
+pub use guard::{GuardError, SignGuard, SignRequest};
 #[cfg(feature = "hid")]
 pub use hid::{DeviceListing, HidDeviceInfo, HidTransport, list_devices, probe_devices};
 #[cfg(feature = "emulator")]

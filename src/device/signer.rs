@@ -1,10 +1,13 @@
 //! [`LedgerSigner`]: one account of the Ethereum app, as a [`crate::signer::Signer`].
 
+use std::sync::Arc;
+
 use crate::identity::{Address, WalletSignature};
 use crate::signer::Signer;
 
 use super::error::DeviceError;
 use super::eth_app::{AddressOptions, EthApp};
+use super::guard::{SignGuard, SignRequest};
 use super::path::DerivationPath;
 
 /// The Ethereum app bound to one derivation path.
@@ -14,11 +17,15 @@ use super::path::DerivationPath;
 /// for another account is an error ([`DeviceError::AccountChanged`]), not a new address.
 /// Signatures are returned as the device gives them; [`crate::signer::sign_verified`] is
 /// the one place that checks them.
+///
+/// A [`SignGuard`] installed with [`LedgerSigner::with_guard`] sees every sign request
+/// before its first APDU and every outcome after the device answered.
 #[derive(Clone, Debug)]
 pub struct LedgerSigner {
     app: EthApp,
     path: DerivationPath,
     address: Address,
+    guard: Option<Arc<dyn SignGuard>>,
 }
 
 impl LedgerSigner {
@@ -26,7 +33,18 @@ impl LedgerSigner {
     /// closed app or a refused path fail here rather than in the middle of a flow.
     pub fn connect(app: EthApp, path: DerivationPath) -> Result<Self, DeviceError> {
         let address = app.address(&path)?;
-        Ok(Self { app, path, address })
+        Ok(Self {
+            app,
+            path,
+            address,
+            guard: None,
+        })
+    }
+
+    /// This signer with `guard` called around every signature (replacing any earlier one).
+    pub fn with_guard(mut self, guard: Arc<dyn SignGuard>) -> Self {
+        self.guard = Some(guard);
+        self
     }
 
     /// The derivation path.
@@ -71,13 +89,25 @@ impl Signer for LedgerSigner {
     }
 
     fn personal_sign(&self, text: &str) -> Result<WalletSignature, DeviceError> {
-        self.app.sign_personal_message(&self.path, text.as_bytes())
+        let Some(guard) = &self.guard else {
+            return self.app.sign_personal_message(&self.path, text.as_bytes());
+        };
+        let request = SignRequest {
+            path: &self.path,
+            address: self.address,
+            text,
+        };
+        guard.before_sign(&request)?;
+        let signed = self.app.sign_personal_message(&self.path, text.as_bytes());
+        guard.after_sign(&request, signed.as_ref().map(drop))?;
+        signed
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::guard::GuardError;
     use crate::device::testing::{Tamper, device_address, fake_app};
     use crate::signer::{SignError, sign_verified};
 
@@ -109,6 +139,79 @@ mod tests {
         assert!(matches!(
             sign_verified(&signer, "two"),
             Err(SignError::DoesNotVerify(_))
+        ));
+    }
+
+    /// A guard that refuses texts containing "no", counts its calls, and can fail after.
+    #[derive(Debug, Default)]
+    struct Recording {
+        calls: std::sync::Mutex<Vec<String>>,
+        fail_after: bool,
+    }
+
+    impl SignGuard for Recording {
+        fn before_sign(&self, request: &SignRequest<'_>) -> Result<(), GuardError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("before {}", request.text));
+            if request.text.contains("no") {
+                return Err(GuardError::Refused("says no".into()));
+            }
+            Ok(())
+        }
+
+        fn after_sign(
+            &self,
+            request: &SignRequest<'_>,
+            outcome: Result<(), &DeviceError>,
+        ) -> Result<(), GuardError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("after {} {}", request.text, outcome.is_ok()));
+            if self.fail_after {
+                return Err(GuardError::Failed("disk full".into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_guard_refuses_before_any_sign_apdu_and_sees_each_outcome() {
+        let (app, state) = fake_app();
+        let guard = Arc::new(Recording::default());
+        let signer = LedgerSigner::connect(app, DerivationPath::ledger_live(0).unwrap())
+            .unwrap()
+            .with_guard(guard.clone());
+        let sent = || state.lock().unwrap().log.len();
+        assert_eq!(sent(), 1);
+        assert!(matches!(
+            sign_verified(&signer, "say no"),
+            Err(SignError::Signer(DeviceError::PolicyRefused { .. }))
+        ));
+        assert_eq!(sent(), 1, "a refused request sends no APDU");
+        sign_verified(&signer, "yes").unwrap();
+        assert!(sent() > 1);
+        assert_eq!(
+            *guard.calls.lock().unwrap(),
+            ["before say no", "before yes", "after yes true"]
+        );
+    }
+
+    #[test]
+    fn a_signature_the_guard_cannot_record_is_discarded() {
+        let (app, _) = fake_app();
+        let guard = Arc::new(Recording {
+            fail_after: true,
+            ..Recording::default()
+        });
+        let signer = LedgerSigner::connect(app, DerivationPath::ledger_live(0).unwrap())
+            .unwrap()
+            .with_guard(guard);
+        assert!(matches!(
+            sign_verified(&signer, "yes"),
+            Err(SignError::Signer(DeviceError::NotRecorded { .. }))
         ));
     }
 

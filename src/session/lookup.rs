@@ -17,6 +17,8 @@ const CONTACT_PAGE_SIZE: u32 = 5;
 pub struct FoundIdentity {
     /// The bundle and what its signatures prove, if one was found.
     pub contact: Option<(ContactBundle, VerifiedContact)>,
+    /// The sender timestamp of the envelope that carried it.
+    pub published_ns: Option<u64>,
     /// Newer envelopes on the contact topic that were not a valid bundle of the wallet.
     pub skipped: Vec<Skipped>,
 }
@@ -108,6 +110,7 @@ pub fn find_identity(
                 Ok(verified) if verified.wallet_address == *wallet => {
                     return Ok(FoundIdentity {
                         contact: Some((contact, verified)),
+                        published_ns: Some(timestamp_ns),
                         skipped,
                     });
                 }
@@ -128,6 +131,7 @@ pub fn find_identity(
     }
     Ok(FoundIdentity {
         contact: None,
+        published_ns: None,
         skipped,
     })
 }
@@ -159,7 +163,7 @@ pub fn lookup(client: &BlockingClient, wallet: &Address) -> Result<Existing, Net
 
 /// The newest private-store envelope's message, and what [`find_identity`] finds: the
 /// two reads every decision about what to publish starts from.
-pub(super) fn read_account(
+pub fn read_account(
     client: &BlockingClient,
     wallet: &Address,
 ) -> Result<(Option<Vec<u8>>, FoundIdentity), NetworkError> {

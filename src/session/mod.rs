@@ -10,6 +10,7 @@
 //! it happens.
 
 mod connect;
+mod history;
 pub mod inbox;
 mod init;
 mod lookup;
@@ -18,13 +19,18 @@ mod rotate;
 mod unlock;
 
 pub use connect::{ConnectOutcome, Connected};
+pub use history::{IdentityHistory, MAX_HISTORY_ENVELOPES, PublishedIdentity, identity_history};
 pub use init::{InitOptions, InitOutcome, Initialized};
-pub use lookup::{Existing, FoundIdentity, MAX_CONTACT_ENVELOPES, Skipped, find_identity, lookup};
+pub use lookup::{
+    Existing, FoundIdentity, MAX_CONTACT_ENVELOPES, Skipped, find_identity, lookup, read_account,
+};
 pub use publish::{
     PreparedIdentity, PublishOptions, PublishedOutcome, PublishedPrepared, check_prepared_fits,
 };
 pub use rotate::{RotateOutcome, RotatedPreKey};
 pub use unlock::Unlocked;
+
+use sha2::Digest;
 
 use crate::flow::{FlowError, SignaturePrompt};
 use crate::identity::{Address, IdentityError, PrivateKeyBundleV1, VerifiedContact};
@@ -191,6 +197,8 @@ pub struct TopicOutcome {
     pub topic: String,
     /// Sent, or already the newest there.
     pub outcome: PublishOutcome,
+    /// SHA-256 of the envelope's message bytes (for an audit record of what was sent).
+    pub message_sha256: [u8; 32],
 }
 
 /// One wallet's account on one node.
@@ -249,6 +257,7 @@ impl<'c, S: Signer> Session<'c, S> {
             .map(|(publication, outcome)| TopicOutcome {
                 topic: publication.topic.clone(),
                 outcome,
+                message_sha256: sha2::Sha256::digest(&publication.message).into(),
             })
             .collect())
     }

@@ -4,28 +4,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::cli::{ACCOUNT_0, Run, command};
 use common::libxmtp_v3::libxmtp_updates;
 
 /// Runs `xmtp-ledger ARGS` with `stdin` as its standard input.
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
-    let mut child = command()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run xmtp-ledger");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait").into()
+    common::cli::run_with_stdin(command().args(args), stdin)
 }
 
 #[test]

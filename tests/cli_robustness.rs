@@ -216,6 +216,8 @@ fn accounts_and_paths_at_the_edges_are_usage_errors() {
         vec!["--account", "4294967296"],
         vec!["--legacy", "2147483648"],
         vec!["--legacy", "4294967295"],
+        vec!["--legacy", "0..9"],
+        vec!["--legacy", "3,7"],
         vec!["--hd-path", ""],
         vec!["--hd-path", "m"],
         vec!["--hd-path", "m/"],

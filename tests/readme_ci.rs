@@ -139,6 +139,11 @@ fn the_ci_recipe_in_the_readme_runs_as_it_stands() {
     assert!(nothing_listens(&node_addr), "the node still runs\n{report}");
     // The node's database went where the recipe says, not into a home directory.
     assert!(dir.path().join("node.sqlite3").exists(), "{report}");
+    // And so did the audit log of the tcp:// device's signatures.
+    assert!(
+        stdout.contains("audit.jsonl: intact, 3 line(s)"),
+        "{report}"
+    );
     assert!(!dir.path().join("data").exists(), "{report}");
 }
 

@@ -53,6 +53,8 @@ pub fn run(global: &GlobalArgs, ui: &Ui, confirm: bool) -> Result<(), CliError> 
                 confirmed.address, answer.address
             )));
         }
+        // A policy with require_confirmed_address lets this account sign from now on.
+        super::custody::record_confirmation(&path, &confirmed.address)?;
         ui.status(format!("✔ confirmed on the Ledger: {}", confirmed.address));
         answer = confirmed;
     }

@@ -13,7 +13,7 @@ use clap::{ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success
-  1   usage error: bad flag, argument, variable or input file; v2 publish to a public network [usage, io, v2_retired]
+  1   usage error: bad flag, argument, variable or input file; v2 publish to a public network; the audit log cannot be written [usage, io, v2_retired, audit_log]
   2   device error [device, device_timeout, device_disconnected, device_bad_answer, path_refused]
   3   network error [unreachable, network_timeout, node_rejected, network, local_node]
   4   verification failed: no valid identity, bad signature [verification_failed, no_identity]
@@ -23,6 +23,7 @@ Exit codes:
   21  device locked [locked]
   22  Ethereum app not open on the device [wrong_app]
   23  no device found, or no permission to open it [no_device, permission_denied]
+  24  refused by the signing policy (--signing-policy) before the device was asked [policy_refused]
   130 cancelled (Ctrl-C) [cancelled]
 
 In brackets: the \"code\" of the error document that --json prints on stdout:
@@ -105,6 +106,31 @@ pub struct GlobalArgs {
         value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS)
     )]
     pub timeout: u64,
+
+    /// Append a record of every device signature (and one per run) to FILE, a
+    /// hash-chained JSON-lines log (`audit verify` checks it). On by default for a real
+    /// device (hid, tcp://), at `audit.jsonl` in the data directory:
+    /// `XMTP_LEDGER_DATA_DIR`, else `$XDG_DATA_HOME/xmtp-ledger`, else
+    /// `~/.local/share/xmtp-ledger`. With `--device emulator` only when given.
+    #[arg(
+        long,
+        global = true,
+        env = "XMTP_LEDGER_AUDIT_LOG",
+        value_name = "FILE"
+    )]
+    pub audit_log: Option<PathBuf>,
+
+    /// Write no audit log (overrides --audit-log and XMTP_LEDGER_AUDIT_LOG).
+    #[arg(long, global = true, env = "XMTP_LEDGER_NO_AUDIT_LOG", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub no_audit_log: bool,
+
+    /// Signing policy (TOML): the accounts and texts that may be signed, the most sign
+    /// requests per run, and whether an account must first be shown with `address
+    /// --confirm`. A request outside it is refused before the device is asked (exit 24).
+    /// See README's Custody section. (Not `--policy`: that is `emulator`'s approval
+    /// behaviour.)
+    #[arg(long, global = true, env = "XMTP_LEDGER_POLICY", value_name = "FILE")]
+    pub signing_policy: Option<PathBuf>,
 }
 
 /// The longest `--timeout`: one day.
@@ -174,9 +200,37 @@ pub struct AccountArgs {
     #[arg(long, global = true, env = "XMTP_LEDGER_HD_PATH", value_name = "PATH")]
     pub hd_path: Option<String>,
 
-    /// Legacy (Ledger Chrome app / MEW) index: m/44'/60'/0'/N.
+    /// Legacy (Ledger Chrome app / MEW) index: m/44'/60'/0'/N (`provision` also takes
+    /// ranges and lists: 0..9, 3,7,12).
     #[arg(long, global = true, env = "XMTP_LEDGER_LEGACY", value_name = "N")]
-    pub legacy: Option<u32>,
+    pub legacy: Option<String>,
+}
+
+/// `provision`'s flags. The accounts come from exactly one of `--accounts`, the global
+/// `--legacy` (which takes ranges and lists here) or `--hd-paths-file`.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// Ledger Live account indexes (m/44'/60'/N'/0/0): ranges (inclusive) and lists,
+    /// e.g. 0..49 or 3,7,12.
+    #[arg(long, value_name = "SPEC")]
+    pub accounts: Option<String>,
+    /// Derivation paths from FILE, one per line (`#` comments allowed).
+    #[arg(long, value_name = "FILE")]
+    pub hd_paths_file: Option<PathBuf>,
+    /// The manifest (JSON), written atomically after every account; a run given an
+    /// existing one resumes it, skipping every account it records as done.
+    #[arg(long, value_name = "FILE", env = "XMTP_LEDGER_MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// Stay offline: write each account's identity into DIR/account-NNNNN (as `init --out`
+    /// does) and the manifest to DIR/manifest.json; `publish DIR` publishes them later.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace the identity of these accounts (indexes as in --accounts or --legacy;
+    /// paths with --hd-paths-file). No other account's identity is ever replaced, and an
+    /// account the manifest already records as done is skipped, so a resumed run never
+    /// replaces an identity twice (use a new manifest to replace it again).
+    #[arg(long, value_name = "SPEC")]
+    pub force: Option<String>,
 }
 
 /// The subcommands.
@@ -213,9 +267,14 @@ pub enum Command {
     },
     /// Retrieve and decrypt the account's identity (1 device signature).
     Unlock {
-        /// Decrypt this encrypted bundle (hex, base64 or raw) instead of fetching it.
+        /// Decrypt this encrypted bundle (hex, base64 or raw) instead of fetching it
+        /// (offline: nothing is fetched or published).
         #[arg(long, value_name = "FILE")]
         from_file: Option<PathBuf>,
+        /// With --from-file: also look the account up on the node (read only) and warn if
+        /// the identity in FILE is not the newest one there (an old backup, or a re-key).
+        #[arg(long, requires = "from_file")]
+        check_node: bool,
         /// Save the keys to FILE (0600), encrypted under a fresh device signature.
         #[arg(long, value_name = "FILE")]
         keystore: Option<PathBuf>,
@@ -227,10 +286,43 @@ pub enum Command {
     /// messages stay readable (2 device signatures: open the stored keys, seal them
     /// again). Re-run after an interruption: it completes the rotation (1 signature).
     RotatePrekey,
-    /// Check that ADDRESS has a valid XMTP identity on the node.
+    /// Create the XMTP identity of many accounts in one device session (custody): each
+    /// account is looked up first and left alone if it has one, completed if a run left it
+    /// half published, created otherwise; a manifest records every account as it ends,
+    /// and running the same command again resumes. Exit 0 only if every account ended
+    /// created, existing or completed.
+    Provision(ProvisionArgs),
+    /// Without the device: what the node holds for every account of a provision manifest
+    /// (or a list of addresses), as a table (one JSON line each with --json): state
+    /// (none, valid, invalid, half-published), fingerprint, when published, and whether
+    /// the identity differs from the one the manifest recorded. Exit 4 unless every
+    /// account is valid and unchanged.
+    Report {
+        /// A manifest `provision` wrote.
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "addresses",
+            required_unless_present = "addresses"
+        )]
+        manifest: Option<PathBuf>,
+        /// Addresses, one per line (`#` comments allowed), or `-` for stdin.
+        #[arg(long, value_name = "FILE")]
+        addresses: Option<PathBuf>,
+    },
+    /// Check that each ADDRESS has a valid XMTP identity on the node (exit 4 unless every
+    /// one does). One address prints one document; several, or `-`, one line each (one
+    /// JSON line per address with --json, then an error line if any has none).
     Verify {
-        /// The wallet address (0x…).
-        address: String,
+        /// Wallet addresses (0x…); `-` reads them from stdin, one per line (blank lines and
+        /// lines starting with `#` are skipped).
+        #[arg(required = true, value_name = "ADDRESS")]
+        addresses: Vec<String>,
+        /// List every identity each address ever published, newest first, with its
+        /// pre-keys and when its contact bundles were published (the whole contact topic
+        /// is read, up to 10,000 envelopes).
+        #[arg(long)]
+        history: bool,
     },
     /// Decode and check a contact bundle, signed key, (encrypted) private key bundle or
     /// auth token given as hex, base64 or raw bytes; or this tool's own files: an
@@ -297,6 +389,11 @@ pub enum Command {
     Udev {
         #[command(subcommand)]
         action: UdevAction,
+    },
+    /// The audit log of device signatures: check its chain, or seal it on the device.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Print shell completions.
     Completions {
@@ -389,6 +486,24 @@ pub struct RevokeArgs {
     /// The inbox (default: the device account's; a recovery address need not be a member).
     #[arg(long, value_name = "ID")]
     pub inbox_id: Option<String>,
+}
+
+/// `audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check an audit log: every line must name the SHA-256 of the line before it, and
+    /// every seal must be its account's signature of the chain head it names. Exit 0 if
+    /// intact, else 4 naming the first line that breaks it and why.
+    Verify {
+        /// The log.
+        file: PathBuf,
+    },
+    /// Append the chain head (the SHA-256 of the last line, and the line count) signed on
+    /// the device (1 approval), so the log can be shown complete up to that line.
+    Seal {
+        /// The log (default: the one --audit-log names, or the data directory's).
+        file: Option<PathBuf>,
+    },
 }
 
 /// `udev print` / `udev install`.
@@ -526,6 +641,8 @@ const USES: &[(&str, &[&str])] = &[
     ("unlock", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
     ("rotate-prekey", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
     ("publish", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
+    ("provision", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
+    ("report", &[NETWORK, "timeout"]),
     ("verify", &[NETWORK, "timeout"]),
     ("inbox", &[DEVICE, ACCOUNT, NETWORK, "timeout"]),
     ("inspect", &[]),
@@ -533,6 +650,7 @@ const USES: &[(&str, &[&str])] = &[
     ("emulator", &["mnemonic_file"]),
     ("wait", &[DEVICE, NETWORK, "timeout"]),
     ("doctor", &[DEVICE, NETWORK, "timeout"]),
+    ("audit", &[DEVICE, ACCOUNT, "timeout"]),
     ("udev", &[]),
     ("completions", &[]),
     ("man", &[]),
@@ -546,7 +664,13 @@ fn expand(uses: &[&str]) -> Vec<&'static str> {
     let mut ids = Vec::new();
     for group in uses {
         match *group {
-            DEVICE => ids.extend(["device", "mnemonic_file"]),
+            DEVICE => ids.extend([
+                "device",
+                "mnemonic_file",
+                "audit_log",
+                "no_audit_log",
+                "signing_policy",
+            ]),
             ACCOUNT => ids.extend(["account", "hd_path", "legacy"]),
             NETWORK => ids.extend(["network", "trace_network"]),
             "timeout" => ids.push("timeout"),
@@ -567,9 +691,12 @@ pub fn focused_help(name: &str, long: bool) -> Option<String> {
     let mut command = Cli::command();
     // Propagates the global flags into each subcommand, so they can be hidden there.
     command.build();
-    const SCOPED: [&str; 8] = [
+    const SCOPED: [&str; 11] = [
         "device",
         "mnemonic_file",
+        "audit_log",
+        "no_audit_log",
+        "signing_policy",
         "account",
         "hd_path",
         "legacy",

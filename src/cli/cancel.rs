@@ -41,6 +41,8 @@ fn spawn_listener(ui: Ui) -> std::io::Result<()> {
             #[cfg(not(unix))]
             let received = runtime.block_on(tokio::signal::ctrl_c()).is_ok();
             if received {
+                // A request the device was still showing is recorded as cancelled.
+                super::custody::finish(EXIT_CANCELLED, Some("cancelled"));
                 ui.cancelled(EXIT_CANCELLED);
                 std::process::exit(i32::from(EXIT_CANCELLED));
             }

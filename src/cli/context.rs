@@ -8,9 +8,11 @@ use ledger_app::{DeviceConfig, SoftwareDevice};
 use zeroize::Zeroizing;
 
 use super::args::GlobalArgs;
+use super::custody;
 use super::error::CliError;
 use super::files::read_small_regular_file;
 use super::ui::Ui;
+use xmtp_ledger::custody::DeviceInfo;
 use xmtp_ledger::device::{
     DerivationPath, DeviceSpec, EthApp, InProcessTransport, LedgerSigner, TcpOptions,
 };
@@ -30,7 +32,13 @@ pub fn derivation_path(global: &GlobalArgs) -> Result<DerivationPath, CliError> 
     let account = &global.account;
     let path = if let Some(text) = &account.hd_path {
         text.parse()
-    } else if let Some(index) = account.legacy {
+    } else if let Some(index) = &account.legacy {
+        let index = index.trim().parse().map_err(|_| {
+            CliError::Usage(format!(
+                "bad account: --legacy takes one index here, not {index:?} (ranges and lists \
+                 are for `provision`)"
+            ))
+        })?;
         DerivationPath::legacy(index)
     } else {
         DerivationPath::ledger_live(account.account.unwrap_or(0))
@@ -117,7 +125,8 @@ pub fn chosen_derivation_path(global: &GlobalArgs) -> Result<Option<DerivationPa
     derivation_path(global).map(Some)
 }
 
-/// A signer for the chosen account, checked to be the Ethereum app and unlocked.
+/// A signer for the chosen account, checked to be the Ethereum app and unlocked, with the
+/// run's audit log and signing policy around every signature it asks for.
 pub fn open_signer(global: &GlobalArgs, ui: &Ui) -> Result<LedgerSigner, CliError> {
     // A bad path is a usage error whether or not a device is plugged in.
     let path = derivation_path(global)?;
@@ -131,11 +140,48 @@ pub fn open_signer_at(
     ui: &Ui,
     path: DerivationPath,
 ) -> Result<LedgerSigner, CliError> {
+    // The audit log and the policy's account rule come before the device: a log that
+    // cannot be written or an account outside the policy fails with no APDU sent.
+    custody::custodian(global, ui)?.check_path(&path)?;
+    let device = open_ethereum_app(global, ui)?;
+    signer_on(global, &device, ui, path)
+}
+
+/// An open device with the Ethereum app, and what the audit log records of it.
+pub struct OpenDevice {
+    /// The app client, shared by every signer made on it.
+    pub app: EthApp,
+    info: DeviceInfo,
+}
+
+/// The device, checked to be unlocked with the Ethereum app open: one session that
+/// several accounts' signers share ([`signer_on`]).
+pub fn open_ethereum_app(global: &GlobalArgs, ui: &Ui) -> Result<OpenDevice, CliError> {
     let app = open_app(global, ui)?;
     let config = app.ensure_ethereum_app()?;
     ui.detail(format!("Ethereum app {} is open", config.version));
     ui.set_device_model(app.model());
-    let signer = LedgerSigner::connect(app, path)?;
+    let info = DeviceInfo {
+        device_model: app.model().map(|m| m.name()),
+        app_version: Some(config.version.to_string()),
+    };
+    Ok(OpenDevice { app, info })
+}
+
+/// The signer of the account at `path` on an open device (its address read from the
+/// device), with the run's audit log and signing policy installed: every command's
+/// signer is made here. An account outside the policy is refused before its address is
+/// read.
+pub fn signer_on(
+    global: &GlobalArgs,
+    device: &OpenDevice,
+    ui: &Ui,
+    path: DerivationPath,
+) -> Result<LedgerSigner, CliError> {
+    let custodian = custody::custodian(global, ui)?;
+    custodian.check_path(&path)?;
+    let signer = LedgerSigner::connect(device.app.clone(), path)?
+        .with_guard(custodian.guard(device.info.clone()));
     ui.set_account(format!("{} ({})", signer.address(), signer.path()));
     Ok(signer)
 }

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use xmtp_ledger::identity::Address;
+
+use super::error::CliError;
 
 /// What was read, and the auth-token prefix if the text was a `Bearer …` header.
 pub struct InputBytes {
@@ -30,6 +33,36 @@ pub fn read_input(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
         )));
     }
     Ok(raw)
+}
+
+/// The largest address list read (about 300,000 addresses).
+const MAX_ADDRESS_LIST_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Addresses from `path` (or stdin for `-`), one per line, each with its line number;
+/// blank lines and lines starting with `#` are skipped. A line that is not an address
+/// is a usage error naming it.
+pub fn read_address_list(path: &Path) -> Result<Vec<(usize, Address)>, CliError> {
+    let name = if path == Path::new("-") {
+        "stdin".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let raw = read_input(path, MAX_ADDRESS_LIST_BYTES)
+        .map_err(CliError::io(format!("reading addresses from {name}")))?;
+    let text =
+        String::from_utf8(raw).map_err(|_| CliError::Usage(format!("{name} is not UTF-8 text")))?;
+    let mut addresses = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let address = line
+            .parse()
+            .map_err(|e| CliError::Usage(format!("{name} line {}: {e}", index + 1)))?;
+        addresses.push((index + 1, address));
+    }
+    Ok(addresses)
 }
 
 /// Decodes text as hex (optionally `0x`), then base64 (standard or URL-safe); anything

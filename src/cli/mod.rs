@@ -4,11 +4,13 @@
 mod address;
 pub mod args;
 mod artefact;
+mod audit;
 mod cancel;
 mod completions;
 mod connect;
 mod connect_identity;
 mod context;
+mod custody;
 mod devices;
 mod doctor;
 mod emulator;
@@ -25,9 +27,12 @@ mod man;
 mod node;
 mod out_dir;
 mod progress;
+mod provision;
 mod publish;
 mod ready_file;
+mod report;
 mod rotate_prekey;
+mod time;
 mod udev;
 mod ui;
 mod unlock;
@@ -49,7 +54,10 @@ pub fn main() -> ExitCode {
         .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
     let cli = match parsed {
         Ok((mut cli, matches)) => match args::resolve_overrides(&mut cli, &matches) {
-            Ok(()) => cli,
+            Ok(()) => {
+                custody::start(command_name(&matches));
+                cli
+            }
             Err(message) => return usage_error(&message, None),
         },
         Err(e) if e.use_stderr() => return clap_error(&e),
@@ -83,7 +91,14 @@ pub fn main() -> ExitCode {
         // The services stop gracefully on Ctrl-C themselves; everything else stops at once.
         cancel::exit_on_ctrl_c(&ui);
     }
-    match run(&cli, &ui) {
+    let result = run(&cli, &ui);
+    // The run record goes in the audit log (if the run opened a signer) before anything
+    // else is said: how the command ended is part of what it did.
+    match &result {
+        Ok(()) => custody::finish(0, None),
+        Err(e) => custody::finish(e.code(), Some(e.name())),
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let mut message = e.to_string();
@@ -103,6 +118,17 @@ pub fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// The subcommand as typed, nested ones included (`init`, `inbox create`).
+fn command_name(matches: &clap::ArgMatches) -> String {
+    let mut names = Vec::new();
+    let mut level = matches;
+    while let Some((name, sub)) = level.subcommand() {
+        names.push(name);
+        level = sub;
+    }
+    names.join(" ")
 }
 
 /// Logs go to stderr: warnings by default; `-v` info, `-vv` debug, `-vvv` trace for this
@@ -140,17 +166,23 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Init { force, out } => init::run(global, ui, *force, out.as_deref()),
         Command::Unlock {
             from_file,
+            check_node,
             keystore,
             force,
         } => unlock::run(
             global,
             ui,
-            from_file.as_deref(),
+            from_file.as_deref().map(|file| (file, *check_node)),
             keystore.as_deref(),
             *force,
         ),
         Command::RotatePrekey => rotate_prekey::run(global, ui),
-        Command::Verify { address } => verify::run(global, ui, address),
+        Command::Provision(args) => provision::run(global, ui, args),
+        Command::Report {
+            manifest,
+            addresses,
+        } => report::run(global, ui, manifest.as_deref(), addresses.as_deref()),
+        Command::Verify { addresses, history } => verify::run(global, ui, addresses, *history),
         Command::Inspect {
             input,
             expect_address,
@@ -169,6 +201,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
             UdevAction::Print => udev::print(),
             UdevAction::Install { dir } => udev::install(ui, dir),
         },
+        Command::Audit { command } => audit::run(global, ui, command),
         Command::Completions { shell } => completions::run(*shell),
         Command::Man { dir } => man::run(ui, dir.as_deref()),
     }

@@ -42,6 +42,8 @@ impl<'a> FlowProgress<'a> {
     /// instead of the URL the session connected to, which for an in-process node is a
     /// port that ends with this process.
     pub fn with_node(mut self, node: String) -> Self {
+        // The audit log's run record names it too.
+        super::custody::node(&node);
         self.node = Some(node);
         self
     }
@@ -117,6 +119,7 @@ impl<'a> FlowProgress<'a> {
         published: &[TopicOutcome],
     ) -> Result<(), CliError> {
         self.done();
+        super::custody::published(&connection.name(), published);
         report_published(self.ui, &connection.name(), published);
         Ok(connection.shutdown()?)
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use xmtp_ledger::device::LedgerModel;
 
@@ -37,6 +37,9 @@ pub struct Ui {
     result_printed: Arc<AtomicBool>,
     /// The approvals asked for and given so far (shared with the Ctrl-C thread).
     steps: Arc<Mutex<Steps>>,
+    /// While a long run shows its progress bar ([`Ui::run_bar`]), every stderr line and
+    /// device spinner goes through it, so the bar stays at the bottom, whole.
+    bars: Arc<Mutex<Option<MultiProgress>>>,
 }
 
 /// Where a command stands with the person: what it asked the device to sign, what was
@@ -69,20 +72,56 @@ impl Ui {
                 && std::env::var_os("TERM").is_none_or(|t| t != "dumb"),
             result_printed: Arc::new(AtomicBool::new(false)),
             steps: Arc::new(Mutex::new(Steps::default())),
+            bars: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// A progress bar of `length` steps at the bottom of a terminal for a run over many
+    /// accounts (`None` without a terminal, with `-q` or `--json`: the status lines say the
+    /// same). Lines and spinners print above it until the [`RunBar`] is dropped.
+    pub fn run_bar(&self, length: u64) -> Option<RunBar> {
+        if self.quiet || self.json || !self.stderr_is_terminal {
+            return None;
+        }
+        let multi = MultiProgress::new();
+        let bar = multi.add(ProgressBar::new(length));
+        bar.set_style(
+            ProgressStyle::with_template("[{bar:30}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        *self.bars.lock().unwrap_or_else(PoisonError::into_inner) = Some(multi);
+        Some(RunBar {
+            bar,
+            bars: Arc::clone(&self.bars),
+        })
+    }
+
+    /// One line on stderr, above the run bar when there is one.
+    fn line(&self, line: &str) {
+        let bars = self.bars.lock().unwrap_or_else(PoisonError::into_inner);
+        match bars.as_ref() {
+            Some(multi) if multi.println(line).is_ok() => {}
+            _ => to_stderr(line),
+        }
+    }
+
+    /// Whether results go out as JSON (`--json`).
+    pub fn json(&self) -> bool {
+        self.json
     }
 
     /// A progress line on stderr (hidden by `-q`).
     pub fn status(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            to_stderr(message.as_ref());
+            self.line(message.as_ref());
         }
     }
 
     /// Detail on stderr shown with `-v`.
     pub fn detail(&self, message: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
-            to_stderr(message.as_ref());
+            self.line(message.as_ref());
         }
     }
 
@@ -90,7 +129,7 @@ impl Ui {
     /// but errors.
     pub fn warn(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            to_stderr(&format!(
+            self.line(&format!(
                 "{}: {}",
                 self.paint("warning", AnsiColor::Yellow),
                 message.as_ref()
@@ -123,10 +162,16 @@ impl Ui {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             spinner.set_message(message.to_owned());
+            // Above the run bar, when one is shown.
+            let bars = self.bars.lock().unwrap_or_else(PoisonError::into_inner);
+            let spinner = match bars.as_ref() {
+                Some(multi) => multi.insert_from_back(1, spinner),
+                None => spinner,
+            };
             spinner.enable_steady_tick(Duration::from_millis(120));
             PromptGuard(Some(spinner))
         } else {
-            to_stderr(message);
+            self.line(message);
             PromptGuard(None)
         }
     }
@@ -260,6 +305,18 @@ impl Ui {
         f(&mut self.steps.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Prints one result of several: `value` as one compact JSON line with `--json`, else
+    /// `human`. Unlike [`Ui::result`] it leaves room for an error after it, which with
+    /// `--json` comes as a last line, so a reader of the lines learns how the run ended.
+    pub fn result_line<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        let text = if self.json {
+            serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        } else {
+            human()
+        };
+        to_stdout(&text);
+    }
+
     /// Prints the result: `value` as one JSON document with `--json`, else `human`.
     pub fn result<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
         let mut stdout = std::io::stdout().lock();
@@ -299,6 +356,27 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), super::error::CliError> {
             source: e,
         }),
         _ => Ok(()),
+    }
+}
+
+/// The progress bar of a run over many accounts ([`Ui::run_bar`]); clears it on drop.
+pub struct RunBar {
+    bar: ProgressBar,
+    bars: Arc<Mutex<Option<MultiProgress>>>,
+}
+
+impl RunBar {
+    /// Moves the bar to `position` of its length and shows `message` beside it.
+    pub fn show(&self, position: u64, message: String) {
+        self.bar.set_position(position);
+        self.bar.set_message(message);
+    }
+}
+
+impl Drop for RunBar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+        *self.bars.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 

@@ -18,6 +18,12 @@ pub fn command() -> Command {
             command.env_remove(key);
         }
     }
+    // The audit log is on by default for tcp:// devices: keep it (and the confirmed
+    // accounts) out of the home directory of whoever runs the tests.
+    command.env(
+        "XMTP_LEDGER_DATA_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("data"),
+    );
     command.stdin(Stdio::null());
     command
 }
@@ -100,6 +106,19 @@ impl Drop for Service {
     }
 }
 
+/// Runs `command` with `input` written to its standard input, and waits for it.
+pub fn run_with_stdin(command: &mut Command, input: &str) -> Run {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run xmtp-ledger");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait").into()
+}
+
 /// What a run printed and how it exited.
 pub struct Run {
     pub code: i32,
@@ -115,6 +134,18 @@ impl Run {
                 self.stdout, self.stderr
             )
         })
+    }
+
+    /// Each line of stdout as a JSON document (the commands that answer one line per
+    /// account or address).
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}\n{}", self.stdout))
+            })
+            .collect()
     }
 
     /// The `--json` error document on stdout, checked against its schema

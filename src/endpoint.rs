@@ -390,14 +390,30 @@ pub fn node_db_path_from(
     xdg_data_home: Option<OsString>,
     home: Option<OsString>,
 ) -> Option<PathBuf> {
-    let set = |v: Option<OsString>| v.filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(path) = set(node_db) {
+    if let Some(path) = non_empty(node_db) {
         return Some(path);
     }
-    let data_home = set(xdg_data_home)
+    Some(data_dir_from(xdg_data_home, home)?.join("node.sqlite3"))
+}
+
+/// This tool's directory under the user's data home: `$XDG_DATA_HOME/xmtp-ledger`, else
+/// `~/.local/share/xmtp-ledger`; `None` when neither variable is set.
+pub fn default_data_dir() -> Option<PathBuf> {
+    data_dir_from(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+}
+
+/// [`default_data_dir`] from explicit variable values (empty counts as unset; a relative
+/// `XDG_DATA_HOME` is ignored, as the XDG spec says).
+fn data_dir_from(xdg_data_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let data_home = non_empty(xdg_data_home)
         .filter(|p| p.is_absolute())
-        .or_else(|| set(home).map(|h| h.join(".local").join("share")))?;
-    Some(data_home.join("xmtp-ledger").join("node.sqlite3"))
+        .or_else(|| non_empty(home).map(|h| h.join(".local").join("share")))?;
+    Some(data_home.join("xmtp-ledger"))
+}
+
+/// A variable's value as a path; an empty value counts as unset.
+fn non_empty(value: Option<OsString>) -> Option<PathBuf> {
+    value.filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use xmtp_ledger::custody::confirmed::MAX_CONFIRMED_BYTES;
 use xmtp_ledger::custody::policy::MAX_POLICY_BYTES;
 use xmtp_ledger::custody::{AuditLog, ConfirmedAccounts, Custodian, Policy, RunRecord};
 use xmtp_ledger::device::{DerivationPath, DeviceSpec};
+use xmtp_ledger::endpoint::default_data_dir;
 use xmtp_ledger::identity::Address;
 use xmtp_ledger::network::PublishOutcome;
 use xmtp_ledger::session::TopicOutcome;
@@ -47,18 +48,10 @@ fn with_run<T>(f: impl FnOnce(&mut Run) -> T) -> T {
 /// The data directory: `$XMTP_LEDGER_DATA_DIR`, else `$XDG_DATA_HOME/xmtp-ledger` (an
 /// absolute one), else `~/.local/share/xmtp-ledger`.
 pub fn data_dir() -> Option<PathBuf> {
-    let set = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = set(DATA_DIR_ENV) {
-        return Some(dir);
-    }
-    let data_home = set("XDG_DATA_HOME")
-        .filter(|p| p.is_absolute())
-        .or_else(|| set("HOME").map(|h| h.join(".local").join("share")))?;
-    Some(data_home.join("xmtp-ledger"))
+    std::env::var_os(DATA_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(default_data_dir)
 }
 
 fn no_data_dir(what: &str) -> CliError {

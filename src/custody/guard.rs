@@ -3,9 +3,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::device::{
-    DerivationPath, DeviceError, DeviceErrorKind, GuardError, SignGuard, SignRequest,
-};
+use crate::device::{DerivationPath, DeviceError, GuardError, SignGuard, SignRequest};
 
 use super::audit::{
     AccountRefusal, AuditError, AuditLog, DeviceInfo, Entry, RunRecord, SignatureRecord, sha256_hex,
@@ -178,11 +176,8 @@ impl SignGuard for DeviceGuard {
     ) -> Result<(), GuardError> {
         let custodian = &self.custodian;
         custodian.state().pending = None;
-        let decision = match outcome {
-            Ok(()) => "approved",
-            Err(e) if e.kind() == DeviceErrorKind::Rejected => "rejected",
-            Err(e) => e.code(),
-        };
+        // A refusal on the device is `rejected`, as the CLI's error code names it.
+        let decision = outcome.map_or_else(DeviceError::code, |()| "approved");
         custodian
             .append(&Entry::Signature(self.record(request, decision)))
             .map_err(not_recorded)

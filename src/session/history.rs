@@ -1,11 +1,11 @@
 //! Every identity a wallet ever published, read from its contact topic without the
 //! wallet: what an audit asks when someone may have re-keyed an account.
 
-use crate::identity::{Address, ContactBundle, topic};
+use crate::identity::{Address, topic};
 use crate::network::{BlockingClient, NetworkError, Query};
 use crate::wire::MAX_PAGE_SIZE;
 
-use super::lookup::Skipped;
+use super::lookup::{Skipped, contact_of};
 
 /// Most contact envelopes read for one wallet's history; beyond it the history ends
 /// with [`Skipped::Truncated`].
@@ -62,33 +62,11 @@ pub fn identity_history(
 impl IdentityHistory {
     /// Files one envelope of the contact topic; envelopes come newest first.
     fn add(&mut self, message: &[u8], timestamp_ns: u64, wallet: &Address) {
-        if message.is_empty() {
-            return;
-        }
-        let contact = match ContactBundle::decode(message) {
-            Ok(contact) => contact,
-            Err(error) => {
-                self.skipped.push(Skipped::Undecodable {
-                    timestamp_ns,
-                    error,
-                });
-                return;
-            }
-        };
-        let verified = match contact.verify() {
-            Ok(verified) if verified.wallet_address == *wallet => verified,
-            Ok(verified) => {
-                self.skipped.push(Skipped::OtherWallet {
-                    timestamp_ns,
-                    wallet: verified.wallet_address,
-                });
-                return;
-            }
-            Err(error) => {
-                self.skipped.push(Skipped::Invalid {
-                    timestamp_ns,
-                    error,
-                });
+        let verified = match contact_of(message, timestamp_ns, wallet) {
+            None => return,
+            Some(Ok((_, verified))) => verified,
+            Some(Err(skip)) => {
+                self.skipped.push(skip);
                 return;
             }
         };

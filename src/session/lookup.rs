@@ -92,36 +92,16 @@ pub fn find_identity(
     while let Some(page) = pages.next_page()? {
         for envelope in page {
             seen += 1;
-            if envelope.message.is_empty() {
-                continue;
-            }
-            let timestamp_ns = envelope.timestamp_ns;
-            let contact = match ContactBundle::decode(&envelope.message) {
-                Ok(contact) => contact,
-                Err(error) => {
-                    skipped.push(Skipped::Undecodable {
-                        timestamp_ns,
-                        error,
-                    });
-                    continue;
-                }
-            };
-            match contact.verify() {
-                Ok(verified) if verified.wallet_address == *wallet => {
+            match contact_of(&envelope.message, envelope.timestamp_ns, wallet) {
+                None => {}
+                Some(Ok(contact)) => {
                     return Ok(FoundIdentity {
-                        contact: Some((contact, verified)),
-                        published_ns: Some(timestamp_ns),
+                        contact: Some(contact),
+                        published_ns: Some(envelope.timestamp_ns),
                         skipped,
                     });
                 }
-                Ok(verified) => skipped.push(Skipped::OtherWallet {
-                    timestamp_ns,
-                    wallet: verified.wallet_address,
-                }),
-                Err(error) => skipped.push(Skipped::Invalid {
-                    timestamp_ns,
-                    error,
-                }),
+                Some(Err(skip)) => skipped.push(skip),
             }
         }
         if seen >= MAX_CONTACT_ENVELOPES {
@@ -133,6 +113,39 @@ pub fn find_identity(
         contact: None,
         published_ns: None,
         skipped,
+    })
+}
+
+/// What one contact-topic envelope sent at `timestamp_ns` holds for `wallet`: a valid
+/// bundle of it with what its signatures prove, or why it is passed over; `None` for an
+/// empty message (nothing to pass over).
+pub(super) fn contact_of(
+    message: &[u8],
+    timestamp_ns: u64,
+    wallet: &Address,
+) -> Option<Result<(ContactBundle, VerifiedContact), Skipped>> {
+    if message.is_empty() {
+        return None;
+    }
+    let contact = match ContactBundle::decode(message) {
+        Ok(contact) => contact,
+        Err(error) => {
+            return Some(Err(Skipped::Undecodable {
+                timestamp_ns,
+                error,
+            }));
+        }
+    };
+    Some(match contact.verify() {
+        Ok(verified) if verified.wallet_address == *wallet => Ok((contact, verified)),
+        Ok(verified) => Err(Skipped::OtherWallet {
+            timestamp_ns,
+            wallet: verified.wallet_address,
+        }),
+        Err(error) => Err(Skipped::Invalid {
+            timestamp_ns,
+            error,
+        }),
     })
 }
 

@@ -417,28 +417,18 @@ impl Store {
         }
     }
 
-    /// A connection for reading only: the file exists and is set up (WAL, schema) by
-    /// [`Store::open`]; `query_only` makes a write through it an error.
+    /// A connection for reading only: a side connection on which `query_only` makes a
+    /// write an error.
     fn open_reader(&self) -> Result<Connection, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: self.path.clone(),
-            source,
-        };
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_NOFOLLOW
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let conn = self.open_side_connection()?;
         conn.pragma_update(None, "query_only", true)
-            .map_err(open_err)?;
+            .map_err(|source| self.open_error(source))?;
         Ok(conn)
     }
 
-    /// A connection beside the write connection that may write the database file, for
-    /// checkpoints (see the node's `checkpoint` module); it changes no rows.
+    /// A connection beside the write connection, to the file [`Store::open`] created and
+    /// set up (WAL, schema): for the readers, and for checkpoints (see the node's
+    /// `checkpoint` module), which may write the database file but change no rows.
     pub(super) fn open_side_connection(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open_with_flags(
             &self.path,
@@ -446,12 +436,17 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NOFOLLOW
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Open {
+        .map_err(|source| self.open_error(source))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|source| self.open_error(source))?;
+        Ok(conn)
+    }
+
+    fn open_error(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Open {
             path: self.path.clone(),
             source,
-        })?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(conn)
+        }
     }
 
     /// Sets after how many WAL pages a commit on the write connection checkpoints

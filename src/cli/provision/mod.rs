@@ -293,16 +293,16 @@ impl Run<'_> {
         path: &DerivationPath,
         force: bool,
     ) -> (AccountEntry, Option<CliError>) {
-        let progress = format!(
-            "approvals {}/{}, account {} of {} ({path})",
-            self.approvals,
-            self.approvals_planned,
-            index + 1,
-            self.total,
-        );
+        let (planned, total) = (self.approvals_planned, self.total);
+        let progress = |approvals: usize| {
+            format!(
+                "approvals {approvals}/{planned}, account {} of {total} ({path})",
+                index + 1
+            )
+        };
         match &self.bar {
-            Some(bar) => bar.show(self.approvals as u64, progress),
-            None => self.ui.status(progress),
+            Some(bar) => bar.show(self.approvals as u64, progress(self.approvals)),
+            None => self.ui.status(progress(self.approvals)),
         }
         let before = self.approvals;
         let mut address = None;
@@ -327,14 +327,7 @@ impl Run<'_> {
         if let Some(bar) = &self.bar {
             bar.show(
                 self.approvals as u64,
-                format!(
-                    "approvals {}/{}, account {} of {} ({path}): {}",
-                    self.approvals,
-                    self.approvals_planned,
-                    index + 1,
-                    self.total,
-                    outcome_name(outcome)
-                ),
+                format!("{}: {}", progress(self.approvals), outcome_name(outcome)),
             );
         }
         let entry = AccountEntry {

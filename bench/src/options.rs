@@ -139,7 +139,7 @@ impl Plan {
                 verify_for: Duration::from_secs(3),
                 v3_replays: 200,
                 v3_statuses: 100,
-                publishes: 5_000,
+                publishes: 20_000,
                 publish_batches: 200,
                 queries: 10_000,
             }

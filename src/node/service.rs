@@ -125,7 +125,9 @@ impl MessageApiService {
                 limits.max_envelopes_per_publish
             )));
         }
-        let wallet = token.wallet.to_string();
+        // The token's wallet in EIP-55 spelling (a Keccak hash): only needed, once, if
+        // the publish holds a restricted topic, which most publishes do not.
+        let mut wallet = None;
         for (i, envelope) in envelopes.iter().enumerate() {
             let topic = &envelope.content_topic;
             if topic.is_empty() {
@@ -151,8 +153,12 @@ impl MessageApiService {
             // Contact and private-store topics name their owner; only that wallet, in
             // exactly that (EIP-55) spelling, may publish there.
             if let Some(owner) = restricted_topic_owner(topic)
-                && owner != wallet
+                && owner
+                    != wallet
+                        .get_or_insert_with(|| token.wallet.to_string())
+                        .as_str()
             {
+                let wallet = &token.wallet;
                 return Err(Status::permission_denied(format!(
                     "publishing to restricted topic {topic}: it belongs to {owner}, the auth token is for {wallet}"
                 )));

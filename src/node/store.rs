@@ -497,35 +497,32 @@ impl Store {
     where
         R: IntoIterator<Item = &'a Envelope>,
     {
+        self.insert_batch(|batch| {
+            requests
+                .into_iter()
+                .map(|request| batch.insert(request))
+                .collect()
+        })
+    }
+
+    /// [`Store::insert_each`] for a caller that decides on the requests as it goes:
+    /// `fill` stores each with [`Batch::insert`], then the transaction commits (one
+    /// fsync). An error from `fill` rolls back everything it stored.
+    pub(crate) fn insert_batch<T>(
+        &self,
+        fill: impl FnOnce(&mut Batch<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         // IMMEDIATE: the write lock is taken (or waited for, under the busy timeout)
         // before anything is written, not upgraded halfway.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let received = received_now();
-        let mut outcomes = Vec::new();
-        // A savepoint per request, so a conflict undoes that request's rows alone. Its
-        // statements are prepared once per connection (rusqlite's `Savepoint` parses
-        // them anew each time, which showed in the writer's profile).
-        let savepoint = |sql: &str| tx.prepare_cached(sql)?.execute([]).map(drop);
-        for request in requests {
-            savepoint("SAVEPOINT publish")?;
-            match insert_rows(&tx, request, received) {
-                Ok(inserted) => {
-                    savepoint("RELEASE publish")?;
-                    outcomes.push(Ok(inserted));
-                }
-                Err(conflict @ StoreError::DigestConflict { .. }) => {
-                    savepoint("ROLLBACK TO publish")?;
-                    savepoint("RELEASE publish")?;
-                    outcomes.push(Err(conflict));
-                }
-                // Anything else may have ended the transaction itself: give up on the
-                // batch (it rolls back when dropped) and let the caller decide.
-                Err(e) => return Err(e),
-            }
-        }
-        tx.commit()?;
-        Ok(outcomes)
+        let mut batch = Batch {
+            tx,
+            received: received_now(),
+        };
+        let filled = fill(&mut batch)?;
+        batch.tx.commit()?;
+        Ok(filled)
     }
 
     /// Runs one query, stopping early (but after at least one row) once the encoded
@@ -564,6 +561,42 @@ impl Store {
         let conn = self.reader()?;
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM envelopes", [], |row| row.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// One group-commit transaction being filled (see [`Store::insert_batch`]).
+pub(crate) struct Batch<'c> {
+    tx: rusqlite::Transaction<'c>,
+    received: i64,
+}
+
+impl Batch<'_> {
+    /// Stores one publish request, all or nothing. The inner result is the request's
+    /// own (rows stored, or [`StoreError::DigestConflict`] and nothing stored); the
+    /// outer error means the transaction itself failed and must be given up.
+    pub(crate) fn insert<'a>(
+        &mut self,
+        request: impl IntoIterator<Item = &'a Envelope>,
+    ) -> Result<Result<usize, StoreError>, StoreError> {
+        // A savepoint per request, so a conflict undoes that request's rows alone. Its
+        // statements are prepared once per connection (rusqlite's `Savepoint` parses
+        // them anew each time, which showed in the writer's profile).
+        let tx = &self.tx;
+        let savepoint = |sql: &str| tx.prepare_cached(sql)?.execute([]).map(drop);
+        savepoint("SAVEPOINT publish")?;
+        match insert_rows(tx, request, self.received) {
+            Ok(inserted) => {
+                savepoint("RELEASE publish")?;
+                Ok(Ok(inserted))
+            }
+            Err(conflict @ StoreError::DigestConflict { .. }) => {
+                savepoint("ROLLBACK TO publish")?;
+                savepoint("RELEASE publish")?;
+                Ok(Err(conflict))
+            }
+            // Anything else may have ended the transaction itself.
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -5,11 +5,13 @@
 //! Instead, each publish is queued here ([`Writer::publish`]) and waits for its answer;
 //! the writer takes the first queued request and every other one already waiting (up to
 //! [`WriterBounds::batch_requests`] requests and [`WriterBounds::batch_bytes`] bytes),
-//! stores them all with [`Store::insert_each`] (one transaction, a savepoint per
+//! stores them all with [`Store::insert_batch`] (one transaction, a savepoint per
 //! request, one commit), and only after the commit returns answers each request with its
-//! own outcome. While one batch commits, the next one queues, so the more clients
-//! publish at once, the more publishes share each fsync; a lone client still gets one
-//! commit per publish, and waits for nothing else.
+//! own outcome. Requests queued while the batch's rows are being written join it before
+//! the commit, within the same bounds, rather than wait for this commit and then one of
+//! their own. While one batch commits, the next one queues, so the more clients publish
+//! at once, the more publishes share each fsync; a lone client still gets one commit per
+//! publish, and waits for nothing else.
 //!
 //! Nothing is acknowledged before it is durable: a request's answer is sent after the
 //! commit that holds its rows. Each request stays all or nothing: a
@@ -196,8 +198,10 @@ fn run(
             },
         };
         let (batch, left) = take_batch(first, &mut queue, bounds);
-        next = left;
-        commit(store, batch, stored);
+        // A batch that already hit its byte bound takes no one else in.
+        let join = left.is_none().then_some(&mut queue);
+        let late = commit(store, batch, join, bounds, stored);
+        next = left.or(late);
     }
 }
 
@@ -210,6 +214,18 @@ fn take_batch(
 ) -> (Vec<Job>, Option<Job>) {
     let mut bytes = first.bytes;
     let mut batch = vec![first];
+    let left = gather(&mut batch, &mut bytes, queue, bounds);
+    (batch, left)
+}
+
+/// Moves the requests queued now into `batch` (of `bytes` so far), within the bounds;
+/// one that would exceed the byte bound is handed back for the next batch.
+fn gather(
+    batch: &mut Vec<Job>,
+    bytes: &mut usize,
+    queue: &mut mpsc::Receiver<Message>,
+    bounds: &WriterBounds,
+) -> Option<Job> {
     while batch.len() < bounds.batch_requests {
         let job = match queue.try_recv() {
             Ok(Message::Publish(job)) => job,
@@ -221,17 +237,49 @@ fn take_batch(
             Err(_) => break,
         };
         if bytes.saturating_add(job.bytes) > bounds.batch_bytes {
-            return (batch, Some(job));
+            return Some(job);
         }
-        bytes += job.bytes;
+        *bytes += job.bytes;
         batch.push(job);
     }
-    (batch, None)
+    None
 }
 
-/// Writes `batch`, then answers each request.
-fn commit(store: &Store, batch: Vec<Job>, stored: StoredFilter) {
-    let outcomes = write(store, &batch, stored);
+/// Writes `batch` in one transaction, then answers each request. With `join`, the
+/// requests queued while the batch was being written join it before the commit (within
+/// the bounds): otherwise they would wait for this commit, then for one of their own.
+/// Returns a request taken from `join` that did not fit, for the next batch.
+fn commit(
+    store: &Store,
+    mut batch: Vec<Job>,
+    mut join: Option<&mut mpsc::Receiver<Message>>,
+    bounds: &WriterBounds,
+    stored: StoredFilter,
+) -> Option<Job> {
+    let mut left = None;
+    let written = store.insert_batch(|transaction| {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut bytes = batch.iter().map(|job| job.bytes).sum();
+        loop {
+            for job in &batch[outcomes.len()..] {
+                outcomes.push(transaction.insert(job.envelopes.iter().filter(|e| stored(e)))?);
+            }
+            // Once a request is handed back, none behind it may go first.
+            let Some(queue) = join.as_deref_mut().filter(|_| left.is_none()) else {
+                break;
+            };
+            let written = batch.len();
+            left = gather(&mut batch, &mut bytes, queue, bounds);
+            if batch.len() == written && left.is_none() {
+                break;
+            }
+        }
+        Ok(outcomes)
+    });
+    let outcomes = match written {
+        Ok(outcomes) => outcomes,
+        Err(e) => write_each(store, &batch, stored, e),
+    };
     tracing::trace!(requests = batch.len(), "group commit");
     for (job, outcome) in batch.into_iter().zip(outcomes) {
         // A caller that went away no longer needs its answer.
@@ -239,25 +287,25 @@ fn commit(store: &Store, batch: Vec<Job>, stored: StoredFilter) {
             .reply
             .send(outcome.map(|inserted| (job.envelopes, inserted)));
     }
+    left
 }
 
-/// One outcome per request of `batch`, in order.
-fn write(store: &Store, batch: &[Job], stored: StoredFilter) -> Vec<Result<usize, StoreError>> {
-    let requests = || {
-        batch
-            .iter()
-            .map(move |job| job.envelopes.iter().filter(move |e| stored(e)))
-    };
-    match store.insert_each(requests()) {
-        Ok(outcomes) => outcomes,
-        Err(e) if batch.len() == 1 => vec![Err(e)],
-        Err(e) => {
-            // Nothing of the batch was stored; store each request alone so that whatever
-            // failed fails only the request it belongs to.
-            tracing::warn!(error = %e, requests = batch.len(), "group commit failed; storing each publish alone");
-            requests().map(|request| store.insert(request)).collect()
-        }
+/// After the batch's transaction failed with `failure` (nothing of it was stored): each
+/// request stored alone, so that whatever failed fails only the request it belongs to.
+fn write_each(
+    store: &Store,
+    batch: &[Job],
+    stored: StoredFilter,
+    failure: StoreError,
+) -> Vec<Result<usize, StoreError>> {
+    if batch.len() == 1 {
+        return vec![Err(failure)];
     }
+    tracing::warn!(error = %failure, requests = batch.len(), "group commit failed; storing each publish alone");
+    batch
+        .iter()
+        .map(|job| store.insert(job.envelopes.iter().filter(|e| stored(e))))
+        .collect()
 }
 
 #[cfg(test)]
@@ -357,6 +405,56 @@ mod tests {
         let (batch, left) = take_batch(left.expect("next"), &mut rx, &bounds);
         assert_eq!(batch.iter().map(|j| j.bytes).collect::<Vec<_>>(), [500]);
         assert!(left.is_none());
+    }
+
+    #[test]
+    fn requests_queued_during_a_write_join_its_commit_within_the_bounds() {
+        let (_dir, store) = open();
+        let bounds = WriterBounds {
+            queue: 16,
+            batch_requests: 3,
+            batch_bytes: 100,
+        };
+        let (tx, mut queue) = mpsc::channel(16);
+        let mut answers = Vec::new();
+        // Queued after the batch was taken; two fit its request bound.
+        for i in 0..4u8 {
+            let (job, answer) = job(vec![env("t", &[i])], 2);
+            tx.try_send(Message::Publish(job)).expect("room");
+            answers.push(answer);
+        }
+        let (first, mut first_answer) = job(vec![env("t", b"first")], 2);
+        let left = commit(&store, vec![first], Some(&mut queue), &bounds, everything);
+        assert!(left.is_none());
+        assert!(matches!(first_answer.try_recv(), Ok(Ok((_, 1)))));
+        for answer in &mut answers[..2] {
+            assert!(matches!(answer.try_recv(), Ok(Ok((_, 1)))));
+        }
+        for answer in &mut answers[2..] {
+            assert!(answer.try_recv().is_err(), "not part of the batch");
+        }
+        assert_eq!(store.count().expect("count"), 3);
+        // The rest wait, in order, for the next batch.
+        assert!(
+            matches!(queue.try_recv(), Ok(Message::Publish(job)) if job.envelopes[0].message == [2])
+        );
+
+        // A request over the byte bound is handed back, and none behind it joins.
+        let (over, _) = job(vec![env("u", b"over")], 99);
+        let (behind, mut behind_answer) = job(vec![env("u", b"behind")], 1);
+        tx.try_send(Message::Publish(over)).expect("room");
+        tx.try_send(Message::Publish(behind)).expect("room");
+        let (first, _) = job(vec![env("u", b"first")], 2);
+        let left = commit(&store, vec![first], Some(&mut queue), &bounds, everything);
+        assert_eq!(left.expect("handed back").bytes, 99);
+        assert!(
+            behind_answer.try_recv().is_err(),
+            "went before the request handed back"
+        );
+        // Without `join`, nothing joins.
+        let (first, _) = job(vec![env("v", b"alone")], 2);
+        assert!(commit(&store, vec![first], None, &bounds, everything).is_none());
+        assert!(matches!(queue.try_recv(), Ok(Message::Publish(job)) if job.bytes == 1));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -759,6 +759,21 @@ fn migrate(conn: &Connection, version: i64) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
 }
 
+/// For tests here and in the writer: a stored row with the digest of `(topic, message)`
+/// but other bytes, what a SHA-256 collision would look like.
+#[cfg(test)]
+pub(super) fn forge_collision(store: &Store, topic: &str, message: &[u8]) {
+    store
+        .conn()
+        .expect("conn")
+        .execute(
+            "INSERT INTO envelopes (digest, topic, sender_time, message, received_ns)
+             VALUES (?1, ?2, 0, x'00', 0)",
+            params![&envelope_digest(topic, message)[..], topic],
+        )
+        .expect("forge");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -983,20 +998,6 @@ mod tests {
             Store::open(&path),
             Err(StoreError::SchemaTooNew { .. })
         ));
-    }
-
-    /// A stored row with the digest of `(topic, message)` but other bytes: what a
-    /// SHA-256 collision would look like.
-    fn forge_collision(store: &Store, topic: &str, message: &[u8]) {
-        store
-            .conn()
-            .expect("conn")
-            .execute(
-                "INSERT INTO envelopes (digest, topic, sender_time, message, received_ns)
-                 VALUES (?1, ?2, 0, x'00', 0)",
-                params![&envelope_digest(topic, message)[..], topic],
-            )
-            .expect("forge");
     }
 
     #[test]

@@ -526,17 +526,7 @@ mod tests {
     #[test]
     fn a_conflicting_request_fails_alone_in_its_batch() {
         let (_dir, store) = open();
-        // A stored row whose digest is that of ("t", "x") but whose bytes are not: what
-        // a SHA-256 collision would look like.
-        store
-            .conn()
-            .expect("conn")
-            .execute(
-                "INSERT INTO envelopes (digest, topic, sender_time, message, received_ns)
-                 VALUES (?1, 't', 0, x'00', 0)",
-                [&super::super::store::envelope_digest("t", b"x")[..]],
-            )
-            .expect("forge");
+        super::super::store::forge_collision(&store, "t", b"x");
         let requests = vec![
             vec![env("t", b"a"), env("t", b"b")],
             // Its first envelope is new, its second conflicts: neither is stored.

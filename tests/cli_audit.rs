@@ -316,7 +316,7 @@ fn audit_verify_names_the_line_an_edit_a_removal_or_a_reordering_breaks() {
     });
     let run = verify(&forged);
     run.assert_code(4);
-    let message = run.json_error()["message"].as_str().unwrap().to_owned();
+    let message = run.error_message();
     assert!(
         message.contains("line 7") && message.contains("seal"),
         "{message}"
@@ -416,12 +416,8 @@ fn texts_max_approvals_and_confirmed_addresses_are_enforced_and_logged() {
     let texts = policy(dir.path(), "texts = [\"create_identity\"]\n");
     let run = init(&texts);
     run.assert_code(24);
-    assert!(
-        run.json_error()["message"]
-            .as_str()
-            .unwrap()
-            .contains("enable_identity")
-    );
+    let message = run.error_message();
+    assert!(message.contains("enable_identity"), "{message}");
     assert_eq!(
         summary(&log),
         [
@@ -447,12 +443,8 @@ fn texts_max_approvals_and_confirmed_addresses_are_enforced_and_logged() {
     let confirmed = policy(dir.path(), "require_confirmed_address = true\n");
     let before = init(&confirmed);
     before.assert_code(24);
-    assert!(
-        before.json_error()["message"]
-            .as_str()
-            .unwrap()
-            .contains("address --confirm")
-    );
+    let message = before.error_message();
+    assert!(message.contains("address --confirm"), "{message}");
     assert_eq!(
         summary(&log)[6],
         "signature create_identity refused_by_policy"
@@ -473,11 +465,7 @@ fn texts_max_approvals_and_confirmed_addresses_are_enforced_and_logged() {
     let typo = policy(dir.path(), "max_aprovals = 1\n");
     let run = init(&typo);
     run.assert_code(1);
-    assert!(
-        run.json_error()["message"]
-            .as_str()
-            .unwrap()
-            .contains("max_aprovals")
-    );
+    let message = run.error_message();
+    assert!(message.contains("max_aprovals"), "{message}");
     verify(&log).assert_code(0);
 }

@@ -115,10 +115,7 @@ fn conflicts_typed_together_or_set_together_are_usage_errors_naming_them() {
         ],
     );
     run.assert_code(1);
-    let message = run.json_error()["message"]
-        .as_str()
-        .expect("message")
-        .to_owned();
+    let message = run.error_message();
     assert!(
         message.contains("XMTP_LEDGER_ACCOUNT") && message.contains("XMTP_LEDGER_HD_PATH"),
         "{message}"

@@ -300,7 +300,7 @@ fn publish_reads_the_account_from_the_directory_and_checks_before_the_device() {
     // Another account named on the command line: a usage error, the device untouched.
     let wrong = setup.run(&["--json", "--account", "2", "publish", &first]);
     wrong.assert_code(1);
-    let message = wrong.json_error()["message"].as_str().unwrap().to_owned();
+    let message = wrong.error_message();
     assert!(
         message.contains("m/44'/60'/1'/0/0") && message.contains("m/44'/60'/2'/0/0"),
         "{message}"

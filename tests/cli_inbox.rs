@@ -105,7 +105,7 @@ fn only_the_recovery_address_revokes_or_hands_over_recovery() {
     // Account 0 is still a member but no longer the recovery address.
     let refused = setup.run(&["--json", "inbox", "revoke", "--address", ACCOUNT_0]);
     refused.assert_code(1);
-    let message = refused.json_error()["message"].as_str().unwrap().to_owned();
+    let message = refused.error_message();
     assert!(message.contains(LEDGER_LIVE_1), "{message}");
 
     // Account 1 (not a member) names the inbox and unlinks account 0.
@@ -130,12 +130,8 @@ fn only_the_recovery_address_revokes_or_hands_over_recovery() {
     status(&setup, &[ACCOUNT_0]).assert_code(4);
     let again = setup.run(&["--json", "inbox", "create"]);
     again.assert_code(6);
-    assert!(
-        again.json_error()["message"]
-            .as_str()
-            .unwrap()
-            .contains(INBOX_0)
-    );
+    let message = again.error_message();
+    assert!(message.contains(INBOX_0), "{message}");
 }
 
 #[test]

@@ -160,7 +160,7 @@ fn a_text_creating_another_accounts_inbox_is_refused() {
     let other = &file.inboxes[1].steps[0].wallet_signatures[0].text;
     let run = run_with_stdin(&["--device", "emulator", "--json", "inbox", "sign"], other);
     run.assert_code(1);
-    let message = run.json_error()["message"].as_str().unwrap().to_owned();
+    let message = run.error_message();
     assert!(
         message.contains("0x90F79bf6EB2c4f870365E785982E1f101E93b906"),
         "{message}"

@@ -176,6 +176,14 @@ impl Run {
         error.clone()
     }
 
+    /// The `message` of the `--json` error document (checked as [`Run::json_error`]).
+    pub fn error_message(&self) -> String {
+        self.json_error()["message"]
+            .as_str()
+            .expect("message")
+            .to_owned()
+    }
+
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
